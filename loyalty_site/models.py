@@ -1,0 +1,198 @@
+"""What spans the apps: people and their email preferences, the email outbox, the staff log."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class EmailCategory(models.TextChoices):
+    """What an email is about; members choose which of the optional ones they receive."""
+
+    ESSENTIAL = "essential", _("Account and security (always sent)")
+    REMINDERS = "reminders", _("Reminders about my points, rewards and tier")
+    OFFERS = "offers", _("Offers and news from the shop")
+    SURVEYS = "surveys", _("Short surveys about my visits")
+
+
+OPTIONAL_EMAIL_CATEGORIES = (EmailCategory.REMINDERS, EmailCategory.OFFERS, EmailCategory.SURVEYS)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: a customer, a member of staff, or both.
+
+    Customers the till or the web shop enrols get an account with no usable password; signing up
+    later with the same email address lets them set one. `is_staff` only opens the Django admin;
+    the staff dashboard is opened by the "manager" and "cashier" roles (see loyalty_site.roles).
+    """
+
+    email = models.EmailField(_("email address"), unique=True)
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    emails_reminders = models.BooleanField(_("reminders about my points"), default=True)
+    emails_offers = models.BooleanField(_("offers and news"), default=False)
+    emails_surveys = models.BooleanField(_("short surveys"), default=True)
+    is_staff = models.BooleanField(
+        _("admin site access"),
+        default=False,
+        help_text=_("Opens the technical Django admin. Shop staff need a role instead."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+        ]
+
+    def __str__(self):
+        return self.name or self.email
+
+    def get_full_name(self):
+        return self.name or self.email
+
+    def get_short_name(self):
+        return self.name.split(" ")[0] if self.name else self.email
+
+    def wants_email(self, category):
+        if category == EmailCategory.ESSENTIAL:
+            return True
+        return getattr(self, f"emails_{category}")
+
+
+class StaffPermission(models.Model):
+    """Holds the staff dashboard's permissions; it has no table of its own.
+
+    The roles in loyalty_site.roles grant these; docs/roles.md is the matrix.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("open_dashboard", _("Open the staff dashboard")),
+            ("use_till", _("Use the till: find members, record purchases and refunds")),
+            ("adjust_points", _("Adjust points up to the cashier limit")),
+            ("adjust_points_unlimited", _("Adjust points above the cashier limit")),
+            ("manage_programs", _("Configure programs, rewards and stores")),
+            ("view_metrics", _("Read the loyalty metrics and revenue")),
+            ("export_data", _("Export members and ledgers to CSV")),
+            ("manage_staff", _("Add and remove staff, and change their roles")),
+            ("view_outbox", _("See the email outbox and resend failed emails")),
+        ]
+
+
+class OutboxEmail(models.Model):
+    """An email as it will be sent, written before any attempt to send it.
+
+    A crash loses none (the row survives, and the flush task picks it up) and a repeated send
+    task sends none twice (sending first claims the row with a conditional update).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=100, help_text=_("The template that made it."))
+    category = models.CharField(_("category"), max_length=20, choices=EmailCategory.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="outbox_emails",
+    )
+    to_email = models.EmailField(_("to"))
+    from_email = models.CharField(_("from"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=998)
+    body_text = models.TextField(_("text body"))
+    body_html = models.TextField(_("HTML body"), blank=True)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    # Set by callers that must not queue the same email twice (a reminder per member per window).
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox email")
+        verbose_name_plural = _("outbox emails")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="outbox_due_idx",
+            ),
+            models.Index(fields=["status", "-created_at"], name="outbox_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} → {self.to_email} ({self.get_status_display()})"
+
+    @property
+    def message_id(self):
+        return f"<patron-outbox-{self.pk}@{settings.SITE_URL.split('://')[-1].split(':')[0]}>"
+
+
+class StaffAction(models.Model):
+    """Who did what, and why: one row per staff action, never changed afterwards."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="staff_actions"
+    )
+    action = models.CharField(_("action"), max_length=100, help_text="e.g. programs.points.adjusted")
+    reason = models.TextField(_("reason"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("staff action")
+        verbose_name_plural = _("staff actions")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -1,0 +1,35 @@
+"""Background work that spans the apps. Tasks take ids and call a service; nothing more."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import services
+from .models import OutboxEmail
+
+FLUSH_BATCH = 500
+
+
+@shared_task(bind=True, max_retries=None)
+def send_outbox_email(self, email_id):
+    try:
+        return services.send_outbox_email(email_id=email_id)
+    except services.OutboxSendFailed as failure:
+        if failure.retry_at is None:
+            raise
+        # The row already says when to try again; the retry only makes that prompt.
+        raise self.retry(eta=failure.retry_at, exc=failure) from failure
+
+
+@shared_task
+def flush_outbox():
+    """Enqueue emails that are due but were never (or no longer) on the queue."""
+    now = timezone.now()
+    services.release_stale_claims(now=now)
+    due = list(
+        OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:FLUSH_BATCH]
+    )
+    for email_id in due:
+        send_outbox_email.delay(email_id)
+    return len(due)

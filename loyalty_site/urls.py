@@ -1,0 +1,42 @@
+"""Composes the two front doors, accounts, the API and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from .views import portal, site, staff
+
+portal_patterns = [
+    path("", portal.home, name="home"),
+    path("coming-soon/", portal.roadmap, name="roadmap"),
+    path("language/", portal.set_language, name="set_language"),
+    path("preferences/email/", portal.email_preferences, name="email_preferences"),
+    path("email/unsubscribe/<str:token>/", portal.unsubscribe, name="unsubscribe"),
+]
+
+staff_patterns = [
+    path("", staff.home, name="home"),
+    path("login/", staff.StaffLoginView.as_view(), name="login"),
+    path("coming-soon/", staff.roadmap, name="roadmap"),
+    path("team/", staff.team, name="team"),
+    path("team/<int:user_id>/remove/", staff.remove_from_team, name="remove_from_team"),
+    path("outbox/", staff.outbox, name="outbox"),
+    path("outbox/<int:email_id>/retry/", staff.retry_email, name="retry_email"),
+]
+
+api_patterns = [
+    path("", site.api_root, name="root"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+]
+
+urlpatterns = [
+    path("", include((portal_patterns, "portal"))),
+    path("staff/", include((staff_patterns, "staff"))),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include((api_patterns, "api"))),
+    path("admin/", admin.site.urls),
+    path("healthz", site.health, name="health"),
+]
+
+handler403 = "loyalty_site.views.site.permission_denied"
+handler404 = "loyalty_site.views.site.page_not_found"
