@@ -98,7 +98,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return getattr(self, f"emails_{category}")
 
 
-class StaffPermission(models.Model):
+class StaffPermission(models.Model):  # noqa: DJ008 - never has rows to show
     """Holds the staff dashboard's permissions; it has no table of its own.
 
     The roles in loyalty_site.roles grant these; docs/roles.md is the matrix.
