@@ -1,10 +1,12 @@
 """The staff dashboard's own pages: sign-in, home, what comes next, the team, the outbox."""
 
+from allauth.account.utils import get_next_redirect_url
 from allauth.account.views import LoginView
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,7 +25,7 @@ class StaffLoginView(LoginView):
     template_name = "staff/login.html"
 
     def get_success_url(self):
-        return self.get_redirect_url() or "/staff/"
+        return get_next_redirect_url(self.request) or reverse("staff:home")
 
 
 @staff_required()

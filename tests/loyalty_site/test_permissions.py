@@ -80,3 +80,15 @@ def test_the_documented_role_matrix_matches_the_code():
         for codename in set(ROLE_PERMISSIONS["manager"]) | set(ROLE_PERMISSIONS["cashier"])
     }
     assert documented == expected
+
+
+def test_staff_sign_in_lands_on_the_dashboard(client, cashier, password):
+    response = client.post(reverse("staff:login"), {"login": cashier.email, "password": password})
+    assert response.status_code == 302 and response["Location"] == reverse("staff:home")
+
+
+def test_staff_sign_in_with_a_wrong_password_says_so(client, cashier):
+    response = client.post(reverse("staff:login"), {"login": cashier.email, "password": "nope"})
+    assert response.status_code == 200
+    assert "not correct" in response.content.decode()
+    assert "_auth_user_id" not in client.session
