@@ -47,6 +47,9 @@ SHOP_NAME = env.str("SHOP_NAME", default="Patron Demo Shop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR").upper()
 TIME_ZONE = env.str("SHOP_TIME_ZONE", default="Europe/Stockholm")
 
+# Points a cashier may add or take away in one adjustment; managers have no limit.
+CASHIER_ADJUST_LIMIT = env.int("CASHIER_ADJUST_LIMIT", default=500)
+
 # --- Applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
     "loyalty_site",
@@ -217,6 +220,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Sends what an enqueue missed (Redis down, a crash between commit and enqueue).
     "outbox-flush": {"task": "loyalty_site.tasks.flush_outbox", "schedule": 60.0},
+    # Hourly rather than nightly: each run is cheap when nothing is due, and a member whose
+    # points became spendable this morning should not wait until tomorrow.
+    "points-release-pending": {"task": "programs.tasks.release_pending_points", "schedule": 3600.0},
+    "points-expire": {"task": "programs.tasks.expire_points", "schedule": 3600.0},
 }
 
 # --- The API -------------------------------------------------------------------------------

@@ -56,17 +56,88 @@ class Program(models.Model):
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("code"), max_length=40, unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SPEND)
+    class Expiry(models.TextChoices):
+        NEVER = "never", _("Points never expire")
+        AFTER_EARNING = "after_earning", _("Months after they were earned")
+        AFTER_INACTIVITY = "after_inactivity", _("Months after the member's last activity")
+
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    pending_days = models.PositiveSmallIntegerField(
+        _("days points stay pending"), default=0,
+        help_text=_("Points from a purchase can be spent only after this many days (the return "
+                    "window)."),
+    )
+    expiry = models.CharField(
+        _("expiry"), max_length=20, choices=Expiry.choices, default=Expiry.NEVER
+    )
+    expiry_months = models.PositiveSmallIntegerField(_("months until expiry"), null=True, blank=True)
+    expiry_reminder_days = models.PositiveSmallIntegerField(
+        _("days before expiry to remind the member"), default=14
+    )
+    point_value = models.DecimalField(
+        _("value of one point when paying with points"), max_digits=10, decimal_places=4,
+        null=True, blank=True, help_text=_("Leave empty to not let members pay with points."),
+    )
 
     class Meta:
         verbose_name = _("program")
         verbose_name_plural = _("programs")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expiry="never") | models.Q(expiry_months__gte=1),
+                name="program_expiry_needs_months",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(point_value__isnull=True) | models.Q(point_value__gt=0),
+                name="program_point_value_positive",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+
+class EarningRule(models.Model):
+    """How a program turns a purchase into points, from a moment on.
+
+    Rules are never edited: a change is a new version, so every ledger entry keeps pointing at
+    the rule that produced it and history is never rewritten.
+    """
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="earning_rules")
+    version = models.PositiveIntegerField(_("version"))
+    points_per_unit = models.DecimalField(
+        _("points per currency unit"), max_digits=10, decimal_places=4, default=0,
+        help_text=_("For spend programs: 1 means one point for each whole unit spent."),
+    )
+    points_per_visit = models.PositiveIntegerField(
+        _("points (stamps) per visit"), default=0, help_text=_("For stamp cards."),
+    )
+    minimum_amount = money_field(
+        _("minimum purchase"), default=0,
+        help_text=_("Purchases below this amount earn nothing."),
+    )
+    effective_from = models.DateTimeField(_("applies from"), default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("earning rule")
+        verbose_name_plural = _("earning rules")
+        ordering = ["program", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "version"], name="earning_rule_unique_version"),
+            models.CheckConstraint(condition=models.Q(points_per_unit__gte=0),
+                                   name="earning_rule_rate_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.program} v{self.version}"
 
 
 class Member(models.Model):
@@ -124,3 +195,305 @@ class Purchase(models.Model):
 
     def __str__(self):
         return f"{self.store.code}/{self.external_id}"
+
+
+class PurchaseItem(models.Model):
+    """A line of a purchase, as the till or web shop sent it (for category rules and metrics)."""
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField(_("SKU"), max_length=64)
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=3)
+    unit_price = money_field(_("unit price"))
+
+    class Meta:
+        verbose_name = _("purchase line")
+        verbose_name_plural = _("purchase lines")
+
+    def __str__(self):
+        return f"{self.quantity} × {self.sku}"
+
+
+class Refund(models.Model):
+    """Money given back for (part of) a purchase; it reverses that purchase's points in proportion."""
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
+    external_id = models.CharField(_("refund number"), max_length=100)
+    amount = money_field(_("amount"))
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.UniqueConstraint(fields=["purchase", "external_id"], name="refund_unique_external_id"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.purchase} refund {self.external_id}"
+
+
+class Membership(models.Model):
+    """A member in one program, with the cached totals the ledger adds up to.
+
+    The invariant (checked by `manage.py verify_ledger`):
+    balance = sum of ledger entries = sum of lots' remaining points - points_owed.
+    `points_owed` is what a refund took back after the points were already spent; the next
+    points earned pay it off first, so the balance may go below zero but nothing vanishes.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="memberships")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="memberships")
+    balance = models.IntegerField(_("balance"), default=0)
+    pending = models.IntegerField(_("pending points"), default=0)
+    points_owed = models.IntegerField(_("points owed"), default=0)
+    lifetime_earned = models.IntegerField(_("points earned in total"), default=0)
+    joined_at = models.DateTimeField(_("joined"), default=timezone.now)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["member", "program"], name="membership_unique"),
+            models.CheckConstraint(condition=models.Q(pending__gte=0),
+                                   name="membership_pending_not_negative"),
+            models.CheckConstraint(condition=models.Q(points_owed__gte=0),
+                                   name="membership_owed_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.member.number} in {self.program}"
+
+    @property
+    def available(self):
+        """Points the member can spend now."""
+        return self.balance - self.pending
+
+
+class LedgerEntry(models.Model):
+    """One change of a membership's points, with its cause. Never updated, never deleted."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", _("Earned")
+        BONUS = "bonus", _("Bonus")
+        REDEEM = "redeem", _("Reward redeemed")
+        PAY = "pay", _("Paid with points")
+        CANCEL = "cancel", _("Redemption cancelled")
+        EXPIRE = "expire", _("Expired")
+        REVERSE = "reverse", _("Refund")
+        ADJUST = "adjust", _("Adjusted by staff")
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    points = models.IntegerField(_("points"))
+    balance_after = models.IntegerField(_("balance after"))
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="ledger_entries")
+    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="ledger_entries")
+    redemption = models.ForeignKey("Redemption", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="ledger_entries")
+    rule = models.ForeignKey(EarningRule, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="ledger_entries")
+    lot = models.ForeignKey("PointLot", null=True, blank=True, on_delete=models.PROTECT,
+                            related_name="ledger_entries",
+                            help_text="The lot an earn created or an expiry emptied.")
+    payment = models.ForeignKey("PointsPayment", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="ledger_entries")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(points=0), name="ledger_entry_points_not_zero"),
+        ]
+        indexes = [models.Index(fields=["membership", "-created_at"], name="ledger_membership_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.points:+d}"
+
+
+class LotDraw(models.Model):
+    """How many points an entry took from a lot, so a cancelled redemption can put them back."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="draws")
+    lot = models.ForeignKey("PointLot", on_delete=models.PROTECT, related_name="draws")
+    points = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(points__gt=0), name="lot_draw_positive")]
+
+    def __str__(self):
+        return f"{self.points} from lot {self.lot_id}"
+
+
+class PointsPayment(models.Model):
+    """Part of a purchase paid with points at the program's point value."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="payments")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    points = models.PositiveIntegerField(_("points"))
+    value = money_field(_("value"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment with points")
+        verbose_name_plural = _("payments with points")
+
+    def __str__(self):
+        return f"{self.points} points = {self.value}"
+
+
+class PointLot(models.Model):
+    """Points earned together, spent and expired oldest-expiry first."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="lots")
+    points = models.IntegerField(_("points"))
+    remaining = models.IntegerField(_("remaining"))
+    is_pending = models.BooleanField(_("pending"), default=False)
+    available_at = models.DateTimeField(_("available from"))
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="lots")
+
+    class Meta:
+        verbose_name = _("point lot")
+        verbose_name_plural = _("point lots")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="lot_points_positive"),
+            models.CheckConstraint(condition=models.Q(remaining__gte=0), name="lot_remaining_not_negative"),
+            models.CheckConstraint(condition=models.Q(remaining__lte=models.F("points")),
+                                   name="lot_remaining_within_points"),
+        ]
+        indexes = [
+            models.Index(fields=["membership", "expires_at"], condition=models.Q(remaining__gt=0),
+                         name="lot_spendable_idx"),
+            models.Index(fields=["expires_at"],
+                         condition=models.Q(remaining__gt=0, is_pending=False),
+                         name="lot_expiry_due_idx"),
+            models.Index(fields=["available_at"], condition=models.Q(is_pending=True),
+                         name="lot_pending_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.remaining}/{self.points}"
+
+
+class Reward(models.Model):
+    """Something a member can get for points."""
+
+    class Kind(models.TextChoices):
+        FIXED_DISCOUNT = "fixed_discount", _("Discount of an amount")
+        PERCENT_DISCOUNT = "percent_discount", _("Percentage discount")
+        FREE_PRODUCT = "free_product", _("Free product")
+        EXPERIENCE = "experience", _("Experience")
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="rewards")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    value = models.DecimalField(
+        _("value"), max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text=_("The amount for a fixed discount, the percentage for a percentage discount."),
+    )
+    cost = models.PositiveIntegerField(_("cost in points"))
+    stock = models.PositiveIntegerField(_("in stock"), null=True, blank=True,
+                                        help_text=_("Leave empty for no limit."))
+    valid_from = models.DateTimeField(_("available from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("available until"), null=True, blank=True)
+    code_valid_days = models.PositiveSmallIntegerField(
+        _("days a code stays valid"), default=30,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("reward")
+        verbose_name_plural = _("rewards")
+        ordering = ["program", "cost", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(cost__gt=0), name="reward_cost_positive"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Redemption(models.Model):
+    """A reward a member has paid for with points, shown at the till as a single-use code."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("Ready to use")
+        USED = "used", _("Used")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="redemptions")
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    points = models.PositiveIntegerField(_("points"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.ISSUED)
+    created_at = models.DateTimeField(_("redeemed"), default=timezone.now)
+    expires_at = models.DateTimeField(_("valid until"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    used_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("redemption")
+        verbose_name_plural = _("redemptions")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.reward} {self.display_code}"
+
+    @property
+    def display_code(self):
+        """The code in groups of four, for reading aloud at the till."""
+        return "-".join(self.code[i:i + 4] for i in range(0, len(self.code), 4))
+
+
+class ApiKey(models.Model):
+    """A store's key for the integration API. Only its hash is kept; the key is shown once."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(_("prefix"), max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self):
+        return f"{self.store.code} {self.prefix}…"
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to an API request sent with an Idempotency-Key, replayed for repeats."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "key"], name="idempotent_request_unique_key"),
+        ]
+
+    def __str__(self):
+        return self.key

@@ -6,7 +6,7 @@ docs/money.md: an amount is rounded half up to the currency's minor unit, once, 
 Patron; nothing is rounded twice and no float ever holds an amount.
 """
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision
 from django.conf import settings
@@ -27,6 +27,12 @@ def round_money(amount, currency=None):
     """Round half up to the currency's minor unit."""
     exponent = Decimal(1).scaleb(-minor_unit(currency))
     return Decimal(amount).quantize(exponent, rounding=ROUND_HALF_UP)
+
+
+def floor_money(amount, currency=None):
+    """Round down to the currency's minor unit: for values the shop gives away (points paid)."""
+    exponent = Decimal(1).scaleb(-minor_unit(currency))
+    return Decimal(amount).quantize(exponent, rounding=ROUND_FLOOR)
 
 
 def parse_amount(text, currency=None):

@@ -1,12 +1,24 @@
 """Reads of the programs core."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db import connection
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
-from .models import Member, Purchase, Store
+from .models import (
+    LedgerEntry,
+    Member,
+    Membership,
+    PointLot,
+    Program,
+    Purchase,
+    Redemption,
+    Reward,
+    Store,
+)
+from .points import normalise_code
 
 
 def member_for_user(user):
@@ -32,3 +44,158 @@ def shop_overview(*, with_revenue, days=30):
     if with_revenue:
         overview["revenue"] = figures["revenue"] or Decimal("0")
     return overview
+
+
+def ledger_breaches():
+    """Every membership whose cached totals disagree with its entries and lots.
+
+    The invariant: balance = sum of entries = sum of lots' remaining - points owed;
+    pending = remaining of pending lots; no lot below zero. Yields one dict per breach.
+    """
+    membership = Membership._meta.db_table
+    entry = LedgerEntry._meta.db_table
+    lot = PointLot._meta.db_table
+    query = f"""
+        SELECT m.id, m.balance, m.pending, m.points_owed,
+               COALESCE(e.total, 0), COALESCE(l.total, 0), COALESCE(l.pending, 0),
+               COALESCE(l.lowest, 0)
+        FROM {membership} m
+        LEFT JOIN (SELECT membership_id, SUM(points) AS total FROM {entry}
+                   GROUP BY membership_id) e ON e.membership_id = m.id
+        LEFT JOIN (SELECT membership_id, SUM(remaining) AS total,
+                          SUM(CASE WHEN is_pending THEN remaining ELSE 0 END) AS pending,
+                          MIN(remaining) AS lowest
+                   FROM {lot} GROUP BY membership_id) l ON l.membership_id = m.id
+        WHERE m.balance <> COALESCE(e.total, 0)
+           OR m.balance <> COALESCE(l.total, 0) - m.points_owed
+           OR m.pending <> COALESCE(l.pending, 0)
+           OR COALESCE(l.lowest, 0) < 0
+        ORDER BY m.id
+    """  # noqa: S608 - table names from the models, no input
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        for row in cursor.fetchall():
+            (membership_id, balance, pending, owed, entries, lots, lots_pending, lowest) = row
+            yield {
+                "membership": membership_id, "balance": balance, "entries": entries,
+                "lots": lots, "owed": owed, "pending": pending, "lots_pending": lots_pending,
+                "lowest_lot": lowest,
+            }
+
+
+# --- For the integration API and the till ---------------------------------------------------
+
+
+def member_by_number(number):
+    """The member with this card number, typed with or without spaces; None when there is none."""
+    number = "".join(str(number or "").split()).replace("-", "")
+    if not number.isdigit():
+        return None
+    return Member.objects.select_related("user").filter(number=number).first()
+
+
+def member_by_reference(reference):
+    """The member a till names by card number or by email (any case); None when there is none."""
+    reference = str(reference or "").strip()
+    if "@" in reference:
+        return Member.objects.select_related("user").filter(user__email__iexact=reference).first()
+    return member_by_number(reference)
+
+
+def _end_of_local_day(moment):
+    day = timezone.localdate(moment)
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def member_programs(member):
+    """The member's standing in each program: every active program, and any other they hold
+    points in. A list of dicts with the program, balance, available, pending and the points
+    expiring next ({"points", "date"} in the shop's time zone, or None).
+
+    Four queries whatever the number of lots: memberships, programs, and two over the lots.
+    """
+    memberships = {m.program_id: m for m in
+                   Membership.objects.filter(member=member).select_related("program")}
+    programs = {p.pk: p for p in Program.objects.filter(is_active=True)}
+    programs.update({m.program_id: m.program for m in memberships.values()})
+
+    live = PointLot.objects.filter(membership__member=member, remaining__gt=0,
+                                   expires_at__isnull=False)
+    soonest = dict(live.values("membership_id").annotate(first=Min("expires_at"))
+                   .values_list("membership_id", "first"))
+    expiring = {}
+    if soonest:
+        # Everything that expires on the same (local) day as the soonest lot counts as "next".
+        same_day = Q()
+        for membership_id, first in soonest.items():
+            same_day |= Q(membership_id=membership_id, expires_at__lt=_end_of_local_day(first))
+        expiring = dict(live.filter(same_day).values("membership_id")
+                        .annotate(points=Sum("remaining")).values_list("membership_id", "points"))
+
+    standing = []
+    for program in sorted(programs.values(), key=lambda p: (p.name, p.pk)):
+        membership = memberships.get(program.pk)
+        next_expiry = None
+        if membership is not None and membership.pk in soonest:
+            next_expiry = {"points": expiring.get(membership.pk, 0),
+                           "date": timezone.localdate(soonest[membership.pk])}
+        standing.append({
+            "program": program,
+            "balance": membership.balance if membership else 0,
+            "available": membership.available if membership else 0,
+            "pending": membership.pending if membership else 0,
+            "expiring_next": next_expiry,
+        })
+    return standing
+
+
+def balances_by_program(member):
+    """{program slug: balance} over the programs the member holds points in."""
+    return dict(Membership.objects.filter(member=member)
+                .values_list("program__slug", "balance").order_by("program__slug"))
+
+
+def points_earned_by_purchase(purchase):
+    """{program slug: points} the purchase earned (refunds not subtracted)."""
+    return dict(LedgerEntry.objects.filter(
+        purchase=purchase, kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS],
+    ).values("membership__program__slug").annotate(points=Sum("points"))
+        .values_list("membership__program__slug", "points").order_by("membership__program__slug"))
+
+
+def points_reversed_by_refund(refund):
+    """{program slug: points} the refund took back, as positive numbers."""
+    return {slug: -points for slug, points in LedgerEntry.objects.filter(
+        refund=refund, kind=LedgerEntry.Kind.REVERSE,
+    ).values("membership__program__slug").annotate(points=Sum("points"))
+        .values_list("membership__program__slug", "points").order_by("membership__program__slug")}
+
+
+def store_purchase(store, external_id):
+    """The purchase a store reported under this receipt number; None for another store's."""
+    return (Purchase.objects.select_related("member", "store")
+            .filter(store=store, external_id=external_id).first())
+
+
+def available_rewards(*, now=None):
+    """Rewards a member could redeem now (stock aside), in catalog order."""
+    now = now or timezone.now()
+    return (Reward.objects.filter(is_active=True, program__is_active=True)
+            .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=now))
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=now))
+            .select_related("program").order_by("program__name", "cost", "name", "pk"))
+
+
+def reward_by_id(reward_id):
+    """The reward with this id, whatever its state (redeeming it says why it is not available)."""
+    try:
+        reward_id = int(reward_id)
+    except (TypeError, ValueError):
+        return None
+    return Reward.objects.select_related("program").filter(pk=reward_id).first()
+
+
+def redemption_by_code(code):
+    """The redemption a code (as typed: any case, dashes or not) belongs to, or None."""
+    return (Redemption.objects.select_related("reward", "membership__member")
+            .filter(code=normalise_code(code)).first())

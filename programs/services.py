@@ -2,13 +2,27 @@
 
 import secrets
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
 
-from .models import Member, Purchase
-from .money import parse_amount
+# Purchases, refunds, rewards, points, API keys and customers enrolled by email live in their
+# own modules; they are re-exported here so that views, the API, commands and tasks have one
+# place to call.
+from .api_keys import create_api_key, note_api_key_used, revoke_api_key
+from .customers import find_or_enrol_customer
+from .models import Member
+from .points import (
+    PointsError,
+    adjust_points,
+    cancel_redemption,
+    change_earning_rule,
+    expire_points,
+    normalise_code,
+    pay_with_points,
+    redeem_reward,
+    release_pending_points,
+    use_redemption,
+)
+from .purchases import PurchaseConflict, record_purchase, refund_purchase
 
 
 def luhn_check_digit(digits):
@@ -54,40 +68,10 @@ def enrol_member(*, user, store=None, joined_at=None):
     raise RuntimeError("Could not find a free member number in five tries.")
 
 
-class PurchaseConflict(ValidationError):
-    """The receipt number was used before for a different purchase."""
-
-
-def record_purchase(*, store, member, external_id, amount, currency=None, occurred_at=None):
-    """Record a purchase once per store and receipt number.
-
-    Returns (purchase, created). Reporting the same purchase again returns the first one and
-    changes nothing; the same receipt number with another amount or member raises
-    PurchaseConflict. Raises ValidationError for an amount the currency cannot hold or a
-    currency that is not the shop's.
-    """
-    currency = (currency or settings.SHOP_CURRENCY).upper()
-    if currency != settings.SHOP_CURRENCY:
-        raise ValidationError(
-            {"currency": _("This shop takes %(currency)s only.") % {"currency": settings.SHOP_CURRENCY}}
-        )
-    try:
-        amount = parse_amount(amount, currency)
-    except ValidationError as error:
-        raise ValidationError({"amount": error.messages}) from error
-    fields = {"member": member, "amount": amount, "currency": currency}
-    if occurred_at is not None:
-        fields["occurred_at"] = occurred_at
-    try:
-        with transaction.atomic():
-            return Purchase.objects.create(store=store, external_id=external_id, **fields), True
-    except IntegrityError:
-        first = Purchase.objects.filter(store=store, external_id=external_id).first()
-        if first is None:
-            raise
-    if first.member_id != member.pk or first.amount != amount:
-        raise PurchaseConflict(
-            {"external_id": _("Receipt %(id)s was already recorded with another amount or member.")
-             % {"id": external_id}}
-        )
-    return first, False
+__all__ = [
+    "PointsError", "PurchaseConflict", "adjust_points", "cancel_redemption",
+    "change_earning_rule", "create_api_key", "enrol_member", "expire_points",
+    "find_or_enrol_customer", "is_valid_member_number", "luhn_check_digit", "new_member_number",
+    "normalise_code", "note_api_key_used", "pay_with_points", "record_purchase", "redeem_reward",
+    "refund_purchase", "release_pending_points", "revoke_api_key", "use_redemption",
+]

@@ -1,0 +1,245 @@
+"""The ledger's mechanics: locking, crediting and debiting points, lots, expiry and release.
+
+Everything here expects to run inside a transaction that holds the membership row lock
+(`lock_memberships`), except the set-based jobs at the bottom, which take the locks themselves.
+Services in programs.services call these; nothing else should.
+
+The invariant kept by every function: balance = sum of entries = sum of lots' remaining -
+points_owed; pending = sum of remaining of pending lots; no lot below zero.
+"""
+
+from dateutil.relativedelta import relativedelta
+from django.db import connection, transaction
+from django.db.models import F, Q
+
+from .models import LedgerEntry, LotDraw, Membership, PointLot, Program
+
+
+class InsufficientPoints(Exception):
+    def __init__(self, available):
+        super().__init__(f"only {available} points available")
+        self.available = available
+
+
+def lock_memberships(member, programs):
+    """Get (creating if needed) and lock the member's memberships of `programs`, by id order.
+
+    Locking in id order means two transactions never wait for each other in a circle.
+    """
+    for program in programs:
+        Membership.objects.get_or_create(member=member, program=program)
+    locked = Membership.objects.select_for_update().filter(
+        member=member, program__in=programs
+    ).select_related("program").order_by("pk")
+    return {m.program_id: m for m in locked}
+
+
+def lot_expiry(program, now):
+    if program.expiry == Program.Expiry.NEVER:
+        return None
+    return now + relativedelta(months=program.expiry_months)
+
+
+def record_activity(membership, now):
+    """Note activity; under 'after inactivity' expiry every live lot's clock starts again."""
+    membership.last_activity_at = now
+    if membership.program.expiry == Program.Expiry.AFTER_INACTIVITY:
+        PointLot.objects.filter(membership=membership, remaining__gt=0).update(
+            expires_at=lot_expiry(membership.program, now)
+        )
+
+
+def save_totals(membership):
+    membership.save(update_fields=[
+        "balance", "pending", "points_owed", "lifetime_earned", "last_activity_at",
+    ])
+
+
+def credit(membership, points, kind, *, now, pending_until=None, counts_as_earned=True, **cause):
+    """Add points as a new lot; what the member owes is paid off from it first."""
+    paid_off = min(membership.points_owed, points)
+    membership.points_owed -= paid_off
+    lot = PointLot.objects.create(
+        membership=membership, points=points, remaining=points - paid_off,
+        is_pending=pending_until is not None and pending_until > now,
+        available_at=pending_until or now, expires_at=lot_expiry(membership.program, now),
+        purchase=cause.get("purchase"), created_at=now,
+    )
+    if lot.is_pending:
+        membership.pending += lot.remaining
+    if counts_as_earned:
+        membership.lifetime_earned += points
+    membership.balance += points
+    record_activity(membership, now)
+    return LedgerEntry.objects.create(
+        membership=membership, kind=kind, points=points, balance_after=membership.balance,
+        created_at=now, lot=lot, **cause,
+    )
+
+
+def spendable_lots(membership):
+    """Available lots, the soonest to expire first (lots that never expire last)."""
+    return PointLot.objects.filter(
+        membership=membership, remaining__gt=0, is_pending=False
+    ).order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk")
+
+
+def debit(membership, points, kind, *, now, sources=None, may_owe=False, **cause):
+    """Take points from lots in the order of `sources` (querysets; default: spendable lots).
+
+    Raises InsufficientPoints when the lots hold too few, unless `may_owe`: then the rest is
+    owed and the balance goes below zero.
+    """
+    sources = sources if sources is not None else [spendable_lots(membership)]
+    needed, draws, taken_from = points, [], set()
+    for lots in sources:
+        for lot in lots.exclude(pk__in=taken_from).iterator(chunk_size=200):
+            if needed == 0:
+                break
+            take = min(lot.remaining, needed)
+            if take <= 0:
+                continue
+            draws.append((lot, take))
+            taken_from.add(lot.pk)
+            needed -= take
+        if needed == 0:
+            break
+    if needed and not may_owe:
+        raise InsufficientPoints(points - needed)
+    for lot, take in draws:
+        PointLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+        if lot.is_pending:
+            membership.pending -= take
+    membership.points_owed += needed
+    membership.balance -= points
+    record_activity(membership, now)
+    entry = LedgerEntry.objects.create(
+        membership=membership, kind=kind, points=-points, balance_after=membership.balance,
+        created_at=now, **cause,
+    )
+    LotDraw.objects.bulk_create([LotDraw(entry=entry, lot=lot, points=take) for lot, take in draws])
+    return entry
+
+
+def restore(membership, entry, kind, *, now, **cause):
+    """Give back what `entry` took, to the very lots it came from (their expiry unchanged)."""
+    points = 0
+    for draw in entry.draws.select_related("lot"):
+        PointLot.objects.filter(pk=draw.lot_id).update(remaining=F("remaining") + draw.points)
+        if draw.lot.is_pending:
+            membership.pending += draw.points
+        points += draw.points
+    owed_back = -entry.points - points
+    if owed_back:
+        # What was owed rather than drawn is forgiven rather than credited.
+        membership.points_owed -= min(owed_back, membership.points_owed)
+    membership.balance += -entry.points
+    return LedgerEntry.objects.create(
+        membership=membership, kind=kind, points=-entry.points, balance_after=membership.balance,
+        created_at=now, **cause,
+    )
+
+
+# --- Set-based nightly work ----------------------------------------------------------------
+
+# Memberships handled per transaction: small enough that a till never waits long on a lock.
+BATCH = 2000
+
+
+def _batches(due_lots):
+    ids = sorted(set(due_lots.values_list("membership_id", flat=True).distinct()))
+    for start in range(0, len(ids), BATCH):
+        yield ids[start:start + BATCH]
+
+
+def expire_due_lots(*, now):
+    """Expire every available lot whose time has come. Returns (lots, points) expired.
+
+    Set-based: per batch of memberships, lock them, insert one 'expire' entry per lot with the
+    running balance computed by a window function, lower the balances, and empty the lots.
+    Running it twice expires nothing the second time.
+    """
+    due = Q(remaining__gt=0, is_pending=False, expires_at__lte=now)
+    lots_total = points_total = 0
+    for membership_ids in _batches(PointLot.objects.filter(due)):
+        with transaction.atomic():
+            list(Membership.objects.select_for_update().filter(pk__in=membership_ids)
+                 .order_by("pk").values_list("pk", flat=True))
+            lots_total_batch, points_batch = _expire_locked(membership_ids, now)
+            lots_total += lots_total_batch
+            points_total += points_batch
+    return lots_total, points_total
+
+
+def _expire_locked(membership_ids, now):
+    lot = PointLot._meta.db_table
+    entry = LedgerEntry._meta.db_table
+    membership = Membership._meta.db_table
+    placeholders = ", ".join(["%s"] * len(membership_ids))
+    due = (f"l.remaining > 0 AND l.is_pending = %s AND l.expires_at <= %s "
+           f"AND l.membership_id IN ({placeholders})")
+    params = [False, now, *membership_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {entry} (membership_id, kind, points, balance_after, created_at, lot_id, reason)
+            SELECT l.membership_id, 'expire', -l.remaining,
+                   m.balance - SUM(l.remaining) OVER (
+                       PARTITION BY l.membership_id ORDER BY l.id ROWS UNBOUNDED PRECEDING),
+                   %s, l.id, ''
+            FROM {lot} l JOIN {membership} m ON m.id = l.membership_id
+            WHERE {due}
+            """,  # noqa: S608 - table names from models, values as parameters
+            [now, *params],
+        )
+        lots = cursor.rowcount
+        cursor.execute(
+            f"""
+            UPDATE {membership} SET balance = balance - d.total
+            FROM (SELECT l.membership_id, SUM(l.remaining) AS total FROM {lot} l
+                  WHERE {due} GROUP BY l.membership_id) AS d
+            WHERE {membership}.id = d.membership_id
+            """,  # noqa: S608
+            params,
+        )
+        cursor.execute(
+            f"SELECT COALESCE(SUM(l.remaining), 0) FROM {lot} l WHERE {due}", params  # noqa: S608
+        )
+        points = cursor.fetchone()[0]
+        cursor.execute(
+            f"UPDATE {lot} SET remaining = 0 WHERE id IN (SELECT l.id FROM {lot} l WHERE {due})",  # noqa: S608
+            params,
+        )
+    return lots, int(points)
+
+
+def release_due_lots(*, now):
+    """Make pending points spendable once their return window has passed. Returns lots released."""
+    due = Q(is_pending=True, available_at__lte=now)
+    released = 0
+    lot = PointLot._meta.db_table
+    membership = Membership._meta.db_table
+    for membership_ids in _batches(PointLot.objects.filter(due)):
+        placeholders = ", ".join(["%s"] * len(membership_ids))
+        where = f"l.is_pending = %s AND l.available_at <= %s AND l.membership_id IN ({placeholders})"
+        params = [True, now, *membership_ids]
+        with transaction.atomic():
+            list(Membership.objects.select_for_update().filter(pk__in=membership_ids)
+                 .order_by("pk").values_list("pk", flat=True))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""
+                    UPDATE {membership} SET pending = pending - d.total
+                    FROM (SELECT l.membership_id, SUM(l.remaining) AS total FROM {lot} l
+                          WHERE {where} GROUP BY l.membership_id) AS d
+                    WHERE {membership}.id = d.membership_id
+                    """,  # noqa: S608
+                    params,
+                )
+                cursor.execute(
+                    f"UPDATE {lot} SET is_pending = %s "  # noqa: S608
+                    f"WHERE id IN (SELECT l.id FROM {lot} l WHERE {where})",
+                    [False, *params],
+                )
+                released += cursor.rowcount
+    return released

@@ -1,0 +1,214 @@
+"""Spending, adjusting, expiring points, and changing how they are earned."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loyalty_site.roles import perm
+from loyalty_site.services import log_staff_action
+
+from . import ledger
+from .models import EarningRule, LedgerEntry, PointsPayment, Redemption, Reward
+from .money import floor_money
+
+# Crockford's base-32 alphabet: no I, L, O or U, so a code read aloud is not misheard.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 12 characters × 5 bits = 60 random bits
+CODE_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "-": None, " ": None})
+
+
+class PointsError(ValidationError):
+    """A move of points that cannot happen (too few points, a used code, …); nothing changed."""
+
+
+def new_redemption_code():
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(text):
+    """Read a code as a person types it: any case, with or without dashes, O for 0."""
+    return str(text or "").upper().translate(CODE_LOOKALIKES)
+
+
+def _too_few(available, needed):
+    return PointsError({"points": _("The member has %(available)s points available; "
+                                    "this needs %(needed)s.") % {"available": available, "needed": needed}})
+
+
+@transaction.atomic
+def redeem_reward(*, member, reward, now=None):
+    """Spend points on a reward and issue its single-use code.
+
+    Raises PointsError when the reward is not available (inactive, outside its dates, out of
+    stock) or the member has too few points; nothing is written then.
+    """
+    now = now or timezone.now()
+    membership = ledger.lock_memberships(member, [reward.program])[reward.program_id]
+    # The reward row is locked after the membership: every redemption takes them in that order.
+    reward = Reward.objects.select_for_update().get(pk=reward.pk)
+    if not reward.is_active or (reward.valid_from and reward.valid_from > now) or (
+        reward.valid_until and reward.valid_until < now
+    ):
+        raise PointsError({"reward": _("This reward is not available now.")})
+    if reward.stock is not None and reward.stock < 1:
+        raise PointsError({"reward": _("This reward is out of stock.")})
+    if membership.available < reward.cost:
+        raise _too_few(membership.available, reward.cost)
+    if reward.stock is not None:
+        Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - 1)
+    expires_at = now + timedelta(days=reward.code_valid_days)
+    if reward.valid_until:
+        expires_at = max(min(expires_at, reward.valid_until), now + timedelta(days=1))
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                redemption = Redemption.objects.create(
+                    membership=membership, reward=reward, code=new_redemption_code(),
+                    points=reward.cost, created_at=now, expires_at=expires_at)
+            break
+        except IntegrityError:
+            continue  # 2^60 codes: a collision is all but impossible, and harmless to retry
+    ledger.debit(membership, reward.cost, LedgerEntry.Kind.REDEEM, now=now, redemption=redemption)
+    ledger.save_totals(membership)
+    return redemption
+
+
+@transaction.atomic
+def use_redemption(*, code, store, now=None):
+    """Accept a code at the till, once. Raises PointsError for an unknown, used, cancelled or
+    expired code, saying which."""
+    now = now or timezone.now()
+    redemption = (Redemption.objects.select_for_update().select_related("reward")
+                  .filter(code=normalise_code(code)).first())
+    if redemption is None:
+        raise PointsError({"code": _("There is no reward with this code.")})
+    if redemption.status == Redemption.Status.USED:
+        raise PointsError({"code": _("This code was already used on %(date)s.")
+                           % {"date": timezone.localtime(redemption.used_at).strftime("%Y-%m-%d %H:%M")}})
+    if redemption.status == Redemption.Status.CANCELLED:
+        raise PointsError({"code": _("This code was cancelled.")})
+    if redemption.expires_at < now:
+        raise PointsError({"code": _("This code expired on %(date)s.")
+                           % {"date": timezone.localtime(redemption.expires_at).strftime("%Y-%m-%d")}})
+    redemption.status = Redemption.Status.USED
+    redemption.used_at = now
+    redemption.used_store = store
+    redemption.save(update_fields=["status", "used_at", "used_store"])
+    return redemption
+
+
+@transaction.atomic
+def cancel_redemption(*, redemption, actor=None, now=None):
+    """Cancel a code that was not used: its points go back to the lots they came from, and the
+    reward back in stock. Harmless on an already cancelled code; a used code raises PointsError."""
+    now = now or timezone.now()
+    membership = ledger.lock_memberships(redemption.membership.member,
+                                         [redemption.membership.program])[redemption.membership.program_id]
+    redemption = Redemption.objects.select_for_update().get(pk=redemption.pk)
+    if redemption.status == Redemption.Status.CANCELLED:
+        return redemption
+    if redemption.status == Redemption.Status.USED:
+        raise PointsError({"code": _("A used code cannot be cancelled.")})
+    spent = redemption.ledger_entries.get(kind=LedgerEntry.Kind.REDEEM)
+    ledger.restore(membership, spent, LedgerEntry.Kind.CANCEL, now=now, redemption=redemption,
+                   actor=actor)
+    ledger.save_totals(membership)
+    Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
+    redemption.status = Redemption.Status.CANCELLED
+    redemption.cancelled_at = now
+    redemption.save(update_fields=["status", "cancelled_at"])
+    if actor is not None:
+        log_staff_action(actor=actor, action="programs.redemption.cancelled",
+                         data={"redemption": redemption.pk, "points": redemption.points})
+    return redemption
+
+
+@transaction.atomic
+def pay_with_points(*, member, program, points, store, actor=None, now=None):
+    """Pay part of a purchase with points at the program's point value; the till chooses how
+    many. Returns the payment with its money value, rounded down to the currency's minor unit
+    (the shop never gives more than the points are worth). Raises PointsError."""
+    now = now or timezone.now()
+    if program.point_value is None:
+        raise PointsError({"points": _("This program does not let members pay with points.")})
+    if not isinstance(points, int) or points <= 0:
+        raise PointsError({"points": _("Enter a whole number of points above zero.")})
+    membership = ledger.lock_memberships(member, [program])[program.pk]
+    if membership.available < points:
+        raise _too_few(membership.available, points)
+    value = floor_money(points * program.point_value)
+    payment = PointsPayment.objects.create(membership=membership, store=store, points=points,
+                                           value=value, created_at=now)
+    ledger.debit(membership, points, LedgerEntry.Kind.PAY, now=now, payment=payment, actor=actor)
+    ledger.save_totals(membership)
+    return payment
+
+
+@transaction.atomic
+def adjust_points(*, member, program, points, reason, actor, now=None):
+    """Add or take away points by hand, with a reason, logged with who did it.
+
+    Cashiers may move at most CASHIER_ADJUST_LIMIT points at a time; managers any number.
+    Taking away more than the member has available is refused. Raises PermissionDenied or
+    PointsError; nothing is written then.
+    """
+    now = now or timezone.now()
+    if not actor.has_perm(perm("adjust_points")):
+        raise PermissionDenied
+    if not isinstance(points, int) or points == 0:
+        raise PointsError({"points": _("Enter a whole number of points other than zero.")})
+    if not (reason or "").strip():
+        raise PointsError({"reason": _("Say why, so that the next person understands.")})
+    limit = settings.CASHIER_ADJUST_LIMIT
+    if abs(points) > limit and not actor.has_perm(perm("adjust_points_unlimited")):
+        raise PointsError({"points": _("Adjustments above %(limit)s points need a manager.")
+                           % {"limit": limit}})
+    membership = ledger.lock_memberships(member, [program])[program.pk]
+    cause = {"actor": actor, "reason": reason.strip()[:300]}
+    if points > 0:
+        entry = ledger.credit(membership, points, LedgerEntry.Kind.ADJUST, now=now,
+                              counts_as_earned=False, **cause)
+    else:
+        if membership.available < -points:
+            raise _too_few(membership.available, -points)
+        entry = ledger.debit(membership, -points, LedgerEntry.Kind.ADJUST, now=now, **cause)
+    ledger.save_totals(membership)
+    log_staff_action(actor=actor, action="programs.points.adjusted", reason=cause["reason"],
+                     data={"member": member.number, "program": program.slug, "points": points,
+                           "entry": entry.pk})
+    return entry
+
+
+def expire_points(*, now=None):
+    """Expire every lot whose time has come, set-based. Returns (lots, points). Idempotent."""
+    return ledger.expire_due_lots(now=now or timezone.now())
+
+
+def release_pending_points(*, now=None):
+    """Make pending points spendable once their return window has passed. Idempotent."""
+    return ledger.release_due_lots(now=now or timezone.now())
+
+
+@transaction.atomic
+def change_earning_rule(*, program, actor, points_per_unit=0, points_per_visit=0,
+                        minimum_amount=0, effective_from=None):
+    """Start a new version of the program's earning rule; what was earned stays as it was."""
+    last = EarningRule.objects.select_for_update().filter(program=program).order_by("-version").first()
+    rule = EarningRule.objects.create(
+        program=program, version=(last.version + 1) if last else 1,
+        points_per_unit=points_per_unit, points_per_visit=points_per_visit,
+        minimum_amount=minimum_amount, effective_from=effective_from or timezone.now(),
+        created_by=actor,
+    )
+    if actor is not None:
+        log_staff_action(actor=actor, action="programs.earning_rule.changed",
+                         data={"program": program.slug, "version": rule.version,
+                               "points_per_unit": str(points_per_unit),
+                               "points_per_visit": points_per_visit})
+    return rule

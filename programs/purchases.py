@@ -1,0 +1,176 @@
+"""Purchases and refunds: what the till and the web shop report, and the points they move."""
+
+from datetime import timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import ledger
+from .models import EarningRule, LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
+from .money import parse_amount
+
+
+class PurchaseConflict(ValidationError):
+    """The receipt number was used before for a different purchase or refund."""
+
+
+def earning_rule_at(program, when):
+    return (EarningRule.objects.filter(program=program, effective_from__lte=when)
+            .order_by("-effective_from", "-version").first())
+
+
+def points_for(rule, amount):
+    """Points a purchase earns under a rule. Rounded down: a point is earned only when whole,
+    so a full refund always reverses exactly what was earned."""
+    if rule is None or amount < rule.minimum_amount:
+        return 0
+    if rule.program.kind == Program.Kind.VISITS:
+        return rule.points_per_visit
+    return int((amount * rule.points_per_unit).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _read_amount(value, currency, field="amount"):
+    try:
+        return parse_amount(value, currency)
+    except ValidationError as error:
+        raise ValidationError({field: error.messages}) from error
+
+
+def _read_items(items, currency):
+    lines = []
+    for index, item in enumerate(items or []):
+        try:
+            quantity = Decimal(str(item.get("quantity", 1)))
+        except ArithmeticError:
+            quantity = Decimal(-1)
+        if not item.get("sku") or quantity <= 0:
+            raise ValidationError({"items": _("Line %(n)s needs a SKU and a quantity above zero.")
+                                   % {"n": index + 1}})
+        lines.append(PurchaseItem(
+            sku=str(item["sku"])[:64], category=str(item.get("category", ""))[:64],
+            quantity=quantity, unit_price=_read_amount(item.get("unit_price"), currency, "items"),
+        ))
+    return lines
+
+
+def _check_currency(currency):
+    currency = (currency or settings.SHOP_CURRENCY).upper()
+    if currency != settings.SHOP_CURRENCY:
+        raise ValidationError({"currency": _("This shop takes %(currency)s only.")
+                               % {"currency": settings.SHOP_CURRENCY}})
+    return currency
+
+
+@transaction.atomic
+def record_purchase(*, store, member, external_id, amount, currency=None, occurred_at=None,
+                    items=None, now=None):
+    """Record a purchase once per store and receipt number, and earn its points.
+
+    Returns (purchase, created). The same purchase reported again returns the first one and
+    earns nothing; the same receipt number with another amount or member raises
+    PurchaseConflict. Points are earned in every active program under the earning rule in force
+    when the purchase happened, pending for the program's return window. Raises
+    ValidationError for a bad amount, a foreign currency or bad item lines, writing nothing.
+    """
+    now = now or timezone.now()
+    currency = _check_currency(currency)
+    amount = _read_amount(amount, currency)
+    if not str(external_id or "").strip():
+        raise ValidationError({"external_id": _("A receipt number is required.")})
+    occurred_at = occurred_at or now
+    if occurred_at > now + timedelta(minutes=5):
+        raise ValidationError({"occurred_at": _("A purchase cannot happen in the future.")})
+    lines = _read_items(items, currency)
+    programs = list(Program.objects.filter(is_active=True).order_by("pk"))
+    memberships = ledger.lock_memberships(member, programs)
+
+    existing = Purchase.objects.filter(store=store, external_id=external_id).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                purchase = Purchase.objects.create(
+                    store=store, member=member, external_id=external_id, amount=amount,
+                    currency=currency, occurred_at=occurred_at, recorded_at=now,
+                )
+        except IntegrityError:
+            # The same receipt, reported at this very moment for another member's card.
+            existing = Purchase.objects.get(store=store, external_id=external_id)
+    if existing is not None:
+        if existing.member_id != member.pk or existing.amount != amount:
+            raise PurchaseConflict({"external_id": _(
+                "Receipt %(id)s was already recorded with another amount or member."
+            ) % {"id": external_id}})
+        return existing, False
+
+    for line in lines:
+        line.purchase = purchase
+    PurchaseItem.objects.bulk_create(lines)
+    for program in programs:
+        rule = earning_rule_at(program, occurred_at)
+        points = points_for(rule, amount)
+        if points <= 0:
+            continue
+        pending_until = now + timedelta(days=program.pending_days) if program.pending_days else None
+        membership = memberships[program.pk]
+        ledger.credit(membership, points, LedgerEntry.Kind.EARN, now=now,
+                      pending_until=pending_until, purchase=purchase, rule=rule)
+        ledger.save_totals(membership)
+    return purchase, True
+
+
+@transaction.atomic
+def refund_purchase(*, purchase, external_id, amount, now=None):
+    """Refund (part of) a purchase and reverse, in proportion, the points it actually earned.
+
+    Returns (refund, created); a repeat with the same refund number returns the first refund.
+    The points taken back come from the purchase's own lots first, then from other points; if
+    the member has already spent them, the balance goes below zero and the next points earned
+    pay it back. Raises ValidationError when the refunds would exceed what was paid.
+    """
+    now = now or timezone.now()
+    amount = _read_amount(amount, purchase.currency)
+    if not str(external_id or "").strip():
+        raise ValidationError({"external_id": _("A refund number is required.")})
+    programs = list(Program.objects.filter(
+        memberships__member=purchase.member_id).order_by("pk").distinct())
+    memberships = ledger.lock_memberships(purchase.member, programs)
+
+    existing = Refund.objects.filter(purchase=purchase, external_id=external_id).first()
+    if existing is not None:
+        if existing.amount != amount:
+            raise PurchaseConflict({"external_id": _(
+                "Refund %(id)s was already recorded with another amount.") % {"id": external_id}})
+        return existing, False
+    refunded = purchase.refunds.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    if refunded + amount > purchase.amount:
+        raise ValidationError({"amount": _(
+            "Only %(left)s of this purchase is left to refund.") % {"left": purchase.amount - refunded}})
+    refund = Refund.objects.create(purchase=purchase, external_id=external_id, amount=amount,
+                                   recorded_at=now)
+    share = (refunded + amount) / purchase.amount
+    for membership in memberships.values():
+        entries = LedgerEntry.objects.filter(membership=membership, purchase=purchase)
+        earned = entries.filter(kind=LedgerEntry.Kind.EARN).aggregate(p=Sum("points"))["p"] or 0
+        if not earned:
+            continue
+        reversed_before = -(LedgerEntry.objects.filter(
+            membership=membership, refund__purchase=purchase, kind=LedgerEntry.Kind.REVERSE,
+        ).aggregate(p=Sum("points"))["p"] or 0)
+        target = int((earned * share).to_integral_value(rounding=ROUND_FLOOR))
+        to_reverse = target - reversed_before
+        if to_reverse <= 0:
+            continue
+        own_lots = PointLot.objects.filter(membership=membership, purchase=purchase,
+                                           remaining__gt=0).order_by("pk")
+        other_pending = PointLot.objects.filter(membership=membership, remaining__gt=0,
+                                                is_pending=True).order_by("pk")
+        ledger.debit(membership, to_reverse, LedgerEntry.Kind.REVERSE, now=now, may_owe=True,
+                     sources=[own_lots, ledger.spendable_lots(membership), other_pending],
+                     purchase=purchase, refund=refund)
+        ledger.save_totals(membership)
+    return refund, True

@@ -1,0 +1,16 @@
+"""Nightly points work. Each task is idempotent: running it twice does nothing the second time."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def expire_points():
+    lots, points = services.expire_points()
+    return {"lots": lots, "points": points}
+
+
+@shared_task
+def release_pending_points():
+    return {"lots": services.release_pending_points()}
