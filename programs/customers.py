@@ -1,0 +1,55 @@
+"""Customers the till or the web shop enrols by email, before they ever sign in."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from .models import Member
+
+
+def _enrol(user, store):
+    # Imported here: programs.services re-exports this module, and enrol_member lives there.
+    from .services import enrol_member
+
+    return enrol_member(user=user, store=store)
+
+
+@transaction.atomic
+def find_or_enrol_customer(*, email, store=None, name="", phone="", language=None):
+    """Find the person with this email (any case) or create them, and make sure they have a card.
+
+    Returns (member, created): `created` is True when the member card is new. A person created
+    here has no usable password; signing up later with the same email lets them set one. An
+    existing person's name, phone and language are left as they are: the till does not overwrite
+    what the member has set. Raises ValidationError for a bad email or language.
+    """
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": _("Enter a valid email address.")}) from None
+    languages = {code for code, _name in settings.LANGUAGES}
+    if language and language not in languages:
+        raise ValidationError({"language": _("Choose one of: %(codes)s.")
+                               % {"codes": ", ".join(sorted(languages))}})
+    User = get_user_model()
+    # The person's row is locked so that two requests enrolling them at once agree on which
+    # of them created the card.
+    people = User.objects.select_for_update()
+    user = people.filter(email__iexact=email).first()
+    if user is None:
+        extra = {"name": (name or "").strip()[:150], "phone": (phone or "").strip()[:32]}
+        if language:
+            extra["language"] = language
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email=email, password=None, **extra)
+        except IntegrityError:
+            # The same person, enrolled by a parallel request a moment ago.
+            user = people.get(email__iexact=email)
+    had_card = Member.objects.filter(user=user).exists()
+    member = _enrol(user, store)
+    return member, not had_card

@@ -1,0 +1,53 @@
+"""A small counter of attempts per window, kept in the shared cache (Redis in production).
+
+Used where someone could guess: reward codes typed at the till or sent to the API. Counting
+happens in the cache rather than in the database so that a flood of guesses costs no writes,
+and in Redis rather than in process memory so that every web process sees the same count
+(docs/architecture.md: nothing may assume one process).
+
+The window is fixed (minute 12:00–12:01, then 12:01–12:02), so a guesser gets at most twice the
+limit across a window's edge; for slowing guessing down that is enough, and it costs one
+cache round trip per check.
+"""
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `limit` counted attempts per `window` seconds for each thing counted."""
+
+    scope: str
+    limit: int
+    window: int = 60
+
+    def _key(self, who, now):
+        return f"ratelimit:{self.scope}:{who}:{int(now // self.window)}"
+
+    def is_exceeded(self, who, *, now=None):
+        """True when `who` has used up this window's attempts: refuse before doing any work."""
+        return cache.get(self._key(who, now or time.time()), 0) >= self.limit
+
+    def hit(self, who, *, now=None):
+        """Count one attempt by `who`; returns the attempts counted in this window so far."""
+        key = self._key(who, now or time.time())
+        # add() is atomic and does nothing when the key exists; incr() is atomic too. The
+        # timeout outlives the window a little so that the key is never gone mid-window.
+        cache.add(key, 0, timeout=self.window + 5)
+        try:
+            return cache.incr(key)
+        except ValueError:  # evicted between add() and incr()
+            cache.add(key, 1, timeout=self.window + 5)
+            return 1
+
+    def retry_after(self, *, now=None):
+        """Seconds until the current window ends."""
+        now = now or time.time()
+        return max(1, int(self.window - now % self.window))
+
+
+# Failed reward-code look-ups, per store: the API and the till screen share this budget.
+CODE_LOOKUPS = RateLimit("redemption-code", limit=30, window=60)
