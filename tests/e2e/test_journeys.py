@@ -72,12 +72,6 @@ def test_visitor_joins_and_confirms_their_email(open_page, screenshot, live_serv
     screenshot(page, "member-home-phone")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="StaffLoginView.get_success_url calls get_redirect_url(), which allauth 65's LoginView "
-    "lacks (it is get_next_url()): every staff sign-in answers 500. Drop this marker with the fix.",
-)
 def test_manager_adds_a_cashier_from_a_tablet(open_page, screenshot):
     manager = UserFactory(name="Maria Manager", email="maria@example.com", role=MANAGER)
     page = open_page(TABLET)

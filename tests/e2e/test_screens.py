@@ -59,7 +59,7 @@ def shop_with_people():
 
 
 @pytest.mark.parametrize("viewport", [PHONE, TABLET, DESKTOP], ids=["phone", "tablet", "desktop"])
-def test_main_pages_fit_the_screen(open_page, screenshot, viewport):
+def test_screens(open_page, screenshot, viewport):
     people = shop_with_people()
     pages = {None: open_page(viewport)}
     pages.update({who: open_page(viewport, as_user=user) for who, user in people.items()})
