@@ -224,6 +224,7 @@ CELERY_BEAT_SCHEDULE = {
     # points became spendable this morning should not wait until tomorrow.
     "points-release-pending": {"task": "programs.tasks.release_pending_points", "schedule": 3600.0},
     "points-expire": {"task": "programs.tasks.expire_points", "schedule": 3600.0},
+    "points-expiry-reminders": {"task": "programs.tasks.send_expiry_reminders", "schedule": 3600.0},
 }
 
 # --- The API -------------------------------------------------------------------------------
@@ -234,6 +235,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+    # Services' ValidationError (a message per field) becomes a 400, a conflict a 409.
+    "EXCEPTION_HANDLER": "programs.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Patron integration API",

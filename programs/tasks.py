@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import reminders, services
 
 
 @shared_task
@@ -14,3 +14,8 @@ def expire_points():
 @shared_task
 def release_pending_points():
     return {"lots": services.release_pending_points()}
+
+
+@shared_task
+def send_expiry_reminders():
+    return {"queued": reminders.send_expiry_reminders()}
