@@ -3,6 +3,8 @@ from django.core.management import call_command
 
 from loyalty_site.demo import demo_counts
 from loyalty_site.models import User
+from programs.models import Membership
+from programs.selectors import ledger_breaches
 
 pytestmark = pytest.mark.django_db
 
@@ -11,6 +13,11 @@ def test_demo_builds_a_shop_and_adds_nothing_the_second_time(capsys):
     call_command("demo")
     first = demo_counts()
     assert first["stores"] >= 2 and first["members"] >= 50 and first["purchases"] >= 300
+    assert first["redemptions"] >= 10
+    assert list(ledger_breaches()) == []
+    demo_member = Membership.objects.get(member__user__email="member@example.com",
+                                         program__slug="points")
+    assert demo_member.balance > 0
     call_command("demo")
     assert demo_counts() == first
     out = capsys.readouterr().out

@@ -10,7 +10,8 @@ class Command(BaseCommand):
         logins = build_demo_shop()
         counts = demo_counts()
         self.stdout.write(self.style.SUCCESS(
-            "Demo shop ready: {stores} stores, {members} members, {purchases} purchases.".format(**counts)
+            "Demo shop ready: {stores} stores, {members} members, {purchases} purchases, "
+            "{redemptions} rewards redeemed.".format(**counts)
         ))
         self.stdout.write(
             f"  staff (manager): {logins.manager}\n"
