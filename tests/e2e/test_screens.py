@@ -74,3 +74,18 @@ def test_screens(open_page, screenshot, viewport):
             too_wide[name] = overflow
         screenshot(page, name)
     assert not too_wide, f"pages wider than {viewport['width']}px (by px): {too_wide}"
+
+    # The account menu opens inside the screen, with every entry readable in full.
+    page = pages["member"]
+    page.goto("/")
+    page.locator(".site-header details.dropdown > summary").click()
+    menu = page.locator(".site-header details.dropdown > ul")
+    expect(menu.get_by_role("link", name="Email preferences")).to_be_visible()
+    box = menu.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
+    cut_off = menu.evaluate(
+        "ul => [...ul.querySelectorAll('a, button')]"
+        ".filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent.trim())"
+    )
+    assert not cut_off, f"account menu entries cut off: {cut_off}"
+    screenshot(page, "account-menu", full_page=False)
