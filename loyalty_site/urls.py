@@ -1,8 +1,11 @@
 """Composes the two front doors, accounts, the API and the admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
+
+from programs.api import errors as api_errors
+from programs.api import views as api
 
 from .views import portal, site, staff
 
@@ -27,6 +30,16 @@ staff_patterns = [
 api_patterns = [
     path("", site.api_root, name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("members", api.MemberCreateView.as_view(), name="members"),
+    path("members/<str:member_number>", api.MemberDetailView.as_view(), name="member"),
+    path("purchases", api.PurchaseView.as_view(), name="purchases"),
+    # <path:…> so that a receipt number may hold a slash (sent as %2F).
+    path("purchases/<path:external_id>/refunds", api.RefundView.as_view(), name="refunds"),
+    path("rewards", api.RewardListView.as_view(), name="rewards"),
+    path("redemptions", api.RedemptionView.as_view(), name="redemptions"),
+    path("redemptions/<str:code>/use", api.RedemptionUseView.as_view(), name="use_redemption"),
+    # Anything else under /api/v1/ answers JSON too, not the portal's 404 page.
+    re_path(r"^.*$", api_errors.not_found),
 ]
 
 urlpatterns = [

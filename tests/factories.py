@@ -56,3 +56,13 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     number = factory.LazyFunction(new_member_number)
+
+
+class RewardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programs.Reward"
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Reward {n}")
+    kind = "free_product"
+    cost = 100
