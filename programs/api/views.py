@@ -17,6 +17,7 @@ from ..ratelimit import CODE_LOOKUPS
 from ..services import (
     PointsError,
     find_or_enrol_customer,
+    is_valid_member_number,
     record_purchase,
     redeem_reward,
     refund_purchase,
@@ -50,9 +51,14 @@ def _post_schema(ok, *, summary, description, request, conflict=False, not_found
 
 def _member_or_400(reference, field="member"):
     member = selectors.member_by_reference(reference)
-    if member is None:
-        raise exceptions.ValidationError({field: [_("There is no member with this number or email.")]})
-    return member
+    if member is not None:
+        return member
+    digits = "".join(str(reference).split())
+    if len(digits) == 10 and digits.isdigit() and not is_valid_member_number(digits):
+        # The check digit is there to catch exactly this at the till.
+        raise exceptions.ValidationError({field: [_(
+            "This is not a valid member number: a digit is probably mistyped.")]})
+    raise exceptions.ValidationError({field: [_("There is no member with this number or email.")]})
 
 
 class StoreView(APIView):

@@ -340,6 +340,7 @@ def test_a_reused_receipt_number_with_another_amount_is_a_conflict(shop, custome
     ({"currency": "EUR"}, "currency", "This shop takes SEK only."),
     ({"member": "1234567897"}, "member", "There is no member with this number or email."),
     ({"member": "nobody@example.com"}, "member", "There is no member"),
+    ({"member": "1234567890"}, "member", "a digit is probably mistyped"),
     ({"occurred_at": "2025-03-01T14:30:00"}, "occurred_at", "with its offset"),
     ({"occurred_at": "yesterday"}, "occurred_at", "Datetime has wrong format"),
     ({"occurred_at": "2999-01-01T00:00:00+00:00"}, "occurred_at", "in the future"),
