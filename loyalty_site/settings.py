@@ -161,6 +161,8 @@ LANGUAGES = [
     ("ja", _("Japanese")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Day-month-year dates for English too (Django's "en" is American); see loyalty_site/formats.
+FORMAT_MODULE_PATH = ["loyalty_site.formats"]
 USE_I18N = True
 USE_TZ = True
 
@@ -206,6 +208,7 @@ else:
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True

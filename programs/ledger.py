@@ -143,103 +143,97 @@ def restore(membership, entry, kind, *, now, **cause):
 # --- Set-based nightly work ----------------------------------------------------------------
 
 # Memberships handled per transaction: small enough that a till never waits long on a lock.
-BATCH = 2000
+BATCH = 5000
 
 
 def _batches(due_lots):
-    ids = sorted(set(due_lots.values_list("membership_id", flat=True).distinct()))
+    """Ranges (first, last) of membership ids with due lots, BATCH memberships each."""
+    ids = list(due_lots.values_list("membership_id", flat=True).distinct().order_by("membership_id"))
     for start in range(0, len(ids), BATCH):
-        yield ids[start:start + BATCH]
+        chunk = ids[start:start + BATCH]
+        yield chunk[0], chunk[-1]
+
+
+def _lock_range(first, last):
+    list(Membership.objects.select_for_update().filter(pk__gte=first, pk__lte=last)
+         .order_by("pk").values_list("pk", flat=True))
+
+
+LOT = PointLot._meta.db_table
+ENTRY = LedgerEntry._meta.db_table
+MEMBERSHIP = Membership._meta.db_table
 
 
 def expire_due_lots(*, now):
     """Expire every available lot whose time has come. Returns (lots, points) expired.
 
-    Set-based: per batch of memberships, lock them, insert one 'expire' entry per lot with the
+    Set-based: per range of memberships, lock them, insert one 'expire' entry per lot with the
     running balance computed by a window function, lower the balances, and empty the lots.
     Running it twice expires nothing the second time.
     """
-    due = Q(remaining__gt=0, is_pending=False, expires_at__lte=now)
     lots_total = points_total = 0
-    for membership_ids in _batches(PointLot.objects.filter(due)):
-        with transaction.atomic():
-            list(Membership.objects.select_for_update().filter(pk__in=membership_ids)
-                 .order_by("pk").values_list("pk", flat=True))
-            lots_total_batch, points_batch = _expire_locked(membership_ids, now)
-            lots_total += lots_total_batch
-            points_total += points_batch
-    return lots_total, points_total
-
-
-def _expire_locked(membership_ids, now):
-    lot = PointLot._meta.db_table
-    entry = LedgerEntry._meta.db_table
-    membership = Membership._meta.db_table
-    placeholders = ", ".join(["%s"] * len(membership_ids))
-    due = (f"l.remaining > 0 AND l.is_pending = %s AND l.expires_at <= %s "
-           f"AND l.membership_id IN ({placeholders})")
-    params = [False, now, *membership_ids]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {entry} (membership_id, kind, points, balance_after, created_at, lot_id, reason)
-            SELECT l.membership_id, 'expire', -l.remaining,
-                   m.balance - SUM(l.remaining) OVER (
-                       PARTITION BY l.membership_id ORDER BY l.id ROWS UNBOUNDED PRECEDING),
-                   %s, l.id, ''
-            FROM {lot} l JOIN {membership} m ON m.id = l.membership_id
-            WHERE {due}
-            """,  # noqa: S608 - table names from models, values as parameters
-            [now, *params],
-        )
-        lots = cursor.rowcount
-        cursor.execute(
-            f"""
-            UPDATE {membership} SET balance = balance - d.total
-            FROM (SELECT l.membership_id, SUM(l.remaining) AS total FROM {lot} l
-                  WHERE {due} GROUP BY l.membership_id) AS d
-            WHERE {membership}.id = d.membership_id
-            """,  # noqa: S608
-            params,
-        )
-        cursor.execute(
-            f"SELECT COALESCE(SUM(l.remaining), 0) FROM {lot} l WHERE {due}", params  # noqa: S608
-        )
-        points = cursor.fetchone()[0]
-        cursor.execute(
-            f"UPDATE {lot} SET remaining = 0 WHERE id IN (SELECT l.id FROM {lot} l WHERE {due})",  # noqa: S608
-            params,
-        )
-    return lots, int(points)
+    due = ("l.remaining > 0 AND l.is_pending = %s AND l.expires_at <= %s "
+           "AND l.membership_id BETWEEN %s AND %s")
+    for first, last in _batches(PointLot.objects.filter(
+            remaining__gt=0, is_pending=False, expires_at__lte=now)):
+        params = [False, now, first, last]
+        with transaction.atomic(), connection.cursor() as cursor:
+            _lock_range(first, last)
+            cursor.execute(
+                f"""
+                INSERT INTO {ENTRY} (membership_id, kind, points, balance_after, created_at, lot_id,
+                                     reason)
+                SELECT l.membership_id, 'expire', -l.remaining,
+                       m.balance - SUM(l.remaining) OVER (
+                           PARTITION BY l.membership_id ORDER BY l.id ROWS UNBOUNDED PRECEDING),
+                       %s, l.id, ''
+                FROM {LOT} l JOIN {MEMBERSHIP} m ON m.id = l.membership_id
+                WHERE {due}
+                """,  # noqa: S608 - table names from the models, values as parameters
+                [now, *params],
+            )
+            lots_total += cursor.rowcount
+            cursor.execute(
+                f"""
+                UPDATE {MEMBERSHIP} SET balance = balance - d.total
+                FROM (SELECT l.membership_id, SUM(l.remaining) AS total FROM {LOT} l
+                      WHERE {due} GROUP BY l.membership_id) AS d
+                WHERE {MEMBERSHIP}.id = d.membership_id
+                """,  # noqa: S608
+                params,
+            )
+            cursor.execute(f"SELECT COALESCE(SUM(l.remaining), 0) FROM {LOT} l WHERE {due}",  # noqa: S608
+                           params)
+            points_total += cursor.fetchone()[0]
+            cursor.execute(
+                f"UPDATE {LOT} SET remaining = 0 "  # noqa: S608
+                f"WHERE id IN (SELECT l.id FROM {LOT} l WHERE {due})",
+                params,
+            )
+    return lots_total, int(points_total)
 
 
 def release_due_lots(*, now):
     """Make pending points spendable once their return window has passed. Returns lots released."""
-    due = Q(is_pending=True, available_at__lte=now)
     released = 0
-    lot = PointLot._meta.db_table
-    membership = Membership._meta.db_table
-    for membership_ids in _batches(PointLot.objects.filter(due)):
-        placeholders = ", ".join(["%s"] * len(membership_ids))
-        where = f"l.is_pending = %s AND l.available_at <= %s AND l.membership_id IN ({placeholders})"
-        params = [True, now, *membership_ids]
-        with transaction.atomic():
-            list(Membership.objects.select_for_update().filter(pk__in=membership_ids)
-                 .order_by("pk").values_list("pk", flat=True))
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"""
-                    UPDATE {membership} SET pending = pending - d.total
-                    FROM (SELECT l.membership_id, SUM(l.remaining) AS total FROM {lot} l
-                          WHERE {where} GROUP BY l.membership_id) AS d
-                    WHERE {membership}.id = d.membership_id
-                    """,  # noqa: S608
-                    params,
-                )
-                cursor.execute(
-                    f"UPDATE {lot} SET is_pending = %s "  # noqa: S608
-                    f"WHERE id IN (SELECT l.id FROM {lot} l WHERE {where})",
-                    [False, *params],
-                )
-                released += cursor.rowcount
+    due = "l.is_pending = %s AND l.available_at <= %s AND l.membership_id BETWEEN %s AND %s"
+    for first, last in _batches(PointLot.objects.filter(is_pending=True, available_at__lte=now)):
+        params = [True, now, first, last]
+        with transaction.atomic(), connection.cursor() as cursor:
+            _lock_range(first, last)
+            cursor.execute(
+                f"""
+                UPDATE {MEMBERSHIP} SET pending = pending - d.total
+                FROM (SELECT l.membership_id, SUM(l.remaining) AS total FROM {LOT} l
+                      WHERE {due} GROUP BY l.membership_id) AS d
+                WHERE {MEMBERSHIP}.id = d.membership_id
+                """,  # noqa: S608
+                params,
+            )
+            cursor.execute(
+                f"UPDATE {LOT} SET is_pending = %s "  # noqa: S608
+                f"WHERE id IN (SELECT l.id FROM {LOT} l WHERE {due})",
+                [False, *params],
+            )
+            released += cursor.rowcount
     return released

@@ -290,21 +290,23 @@ class LedgerEntry(models.Model):
     points = models.IntegerField(_("points"))
     balance_after = models.IntegerField(_("balance after"))
     created_at = models.DateTimeField(_("when"), default=timezone.now)
+    # The optional causes are indexed only where set (partial indexes): most entries have one
+    # cause, and indexing every NULL made the nightly expiry three times slower.
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="ledger_entries")
+                                 related_name="ledger_entries", db_index=False)
     refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="ledger_entries")
+                               related_name="ledger_entries", db_index=False)
     redemption = models.ForeignKey("Redemption", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="ledger_entries")
+                                   related_name="ledger_entries", db_index=False)
     rule = models.ForeignKey(EarningRule, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="ledger_entries")
+                             related_name="ledger_entries", db_index=False)
     lot = models.ForeignKey("PointLot", null=True, blank=True, on_delete=models.PROTECT,
-                            related_name="ledger_entries",
+                            related_name="ledger_entries", db_index=False,
                             help_text="The lot an earn created or an expiry emptied.")
     payment = models.ForeignKey("PointsPayment", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="ledger_entries")
+                                related_name="ledger_entries", db_index=False)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.PROTECT, related_name="+")
+                              on_delete=models.PROTECT, related_name="+", db_index=False)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
 
     class Meta:
@@ -314,7 +316,14 @@ class LedgerEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~models.Q(points=0), name="ledger_entry_points_not_zero"),
         ]
-        indexes = [models.Index(fields=["membership", "-created_at"], name="ledger_membership_idx")]
+        indexes = [
+            models.Index(fields=["membership", "-created_at"], name="ledger_membership_idx"),
+            *[
+                models.Index(fields=[cause], condition=models.Q(**{f"{cause}__isnull": False}),
+                             name=f"ledger_{cause}_idx")
+                for cause in ("purchase", "refund", "redemption", "rule", "lot", "payment", "actor")
+            ],
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.points:+d}"
@@ -362,7 +371,7 @@ class PointLot(models.Model):
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="lots")
+                                 related_name="lots", db_index=False)
 
     class Meta:
         verbose_name = _("point lot")
@@ -381,6 +390,8 @@ class PointLot(models.Model):
                          name="lot_expiry_due_idx"),
             models.Index(fields=["available_at"], condition=models.Q(is_pending=True),
                          name="lot_pending_due_idx"),
+            models.Index(fields=["purchase"], condition=models.Q(purchase__isnull=False),
+                         name="lot_purchase_idx"),
         ]
 
     def __str__(self):
