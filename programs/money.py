@@ -35,11 +35,12 @@ def floor_money(amount, currency=None):
     return Decimal(amount).quantize(exponent, rounding=ROUND_FLOOR)
 
 
-def parse_amount(text, currency=None):
+def parse_amount(text, currency=None, allow_zero=False):
     """Read an amount as a till or a person types it ("12.50"); refuse what is not exact.
 
-    Raises ValidationError for text that is not a number, is zero or negative, is too large,
-    or has more decimals than the currency has (12.5 JPY).
+    Raises ValidationError for text that is not a number, is negative (or zero, unless
+    `allow_zero`: a free item on a receipt), is too large, or has more decimals than the
+    currency has (12.5 JPY).
     """
     currency = currency or settings.SHOP_CURRENCY
     try:
@@ -48,7 +49,7 @@ def parse_amount(text, currency=None):
         raise ValidationError(_("Enter an amount such as 12.50."), code="invalid") from None
     if not amount.is_finite():
         raise ValidationError(_("Enter an amount such as 12.50."), code="invalid")
-    if amount <= 0:
+    if amount < 0 or (amount == 0 and not allow_zero):
         raise ValidationError(_("The amount must be more than zero."), code="not_positive")
     if amount > MAX_AMOUNT:
         raise ValidationError(_("The amount is too large."), code="too_large")

@@ -51,8 +51,10 @@ def redeem_reward(*, member, reward, now=None):
     now = now or timezone.now()
     membership = ledger.lock_memberships(member, [reward.program])[reward.program_id]
     # The reward row is locked after the membership: every redemption takes them in that order.
-    reward = Reward.objects.select_for_update().get(pk=reward.pk)
-    if not reward.is_active or (reward.valid_from and reward.valid_from > now) or (
+    reward = Reward.objects.select_for_update(of=("self",)).select_related("program").get(pk=reward.pk)
+    if not (reward.is_active and reward.program.is_active) or (
+        reward.valid_from and reward.valid_from > now
+    ) or (
         reward.valid_until and reward.valid_until < now
     ):
         raise PointsError({"reward": _("This reward is not available now.")})
@@ -87,15 +89,18 @@ def use_redemption(*, code, store, now=None):
     redemption = (Redemption.objects.select_for_update().select_related("reward")
                   .filter(code=normalise_code(code)).first())
     if redemption is None:
-        raise PointsError({"code": _("There is no reward with this code.")})
+        raise PointsError({"code": ValidationError(_("There is no reward with this code."),
+                                                   code="unknown")})
     if redemption.status == Redemption.Status.USED:
-        raise PointsError({"code": _("This code was already used on %(date)s.")
-                           % {"date": timezone.localtime(redemption.used_at).strftime("%Y-%m-%d %H:%M")}})
+        raise PointsError({"code": ValidationError(
+            _("This code was already used on %(date)s.")
+            % {"date": timezone.localtime(redemption.used_at).strftime("%Y-%m-%d %H:%M")}, code="used")})
     if redemption.status == Redemption.Status.CANCELLED:
-        raise PointsError({"code": _("This code was cancelled.")})
+        raise PointsError({"code": ValidationError(_("This code was cancelled."), code="cancelled")})
     if redemption.expires_at < now:
-        raise PointsError({"code": _("This code expired on %(date)s.")
-                           % {"date": timezone.localtime(redemption.expires_at).strftime("%Y-%m-%d")}})
+        raise PointsError({"code": ValidationError(
+            _("This code expired on %(date)s.")
+            % {"date": timezone.localtime(redemption.expires_at).strftime("%Y-%m-%d")}, code="expired")})
     redemption.status = Redemption.Status.USED
     redemption.used_at = now
     redemption.used_store = store

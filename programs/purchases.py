@@ -24,19 +24,19 @@ def earning_rule_at(program, when):
             .order_by("-effective_from", "-version").first())
 
 
-def points_for(rule, amount):
+def points_for(program, rule, amount):
     """Points a purchase earns under a rule. Rounded down: a point is earned only when whole,
     so a full refund always reverses exactly what was earned."""
     if rule is None or amount < rule.minimum_amount:
         return 0
-    if rule.program.kind == Program.Kind.VISITS:
+    if program.kind == Program.Kind.VISITS:
         return rule.points_per_visit
     return int((amount * rule.points_per_unit).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def _read_amount(value, currency, field="amount"):
+def _read_amount(value, currency, field="amount", allow_zero=False):
     try:
-        return parse_amount(value, currency)
+        return parse_amount(value, currency, allow_zero=allow_zero)
     except ValidationError as error:
         raise ValidationError({field: error.messages}) from error
 
@@ -53,7 +53,7 @@ def _read_items(items, currency):
                                    % {"n": index + 1}})
         lines.append(PurchaseItem(
             sku=str(item["sku"])[:64], category=str(item.get("category", ""))[:64],
-            quantity=quantity, unit_price=_read_amount(item.get("unit_price"), currency, "items"),
+            quantity=quantity, unit_price=_read_amount(item.get("unit_price"), currency, "items", allow_zero=True),
         ))
     return lines
 
@@ -112,7 +112,7 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
     PurchaseItem.objects.bulk_create(lines)
     for program in programs:
         rule = earning_rule_at(program, occurred_at)
-        points = points_for(rule, amount)
+        points = points_for(program, rule, amount)
         if points <= 0:
             continue
         pending_until = now + timedelta(days=program.pending_days) if program.pending_days else None
@@ -139,6 +139,9 @@ def refund_purchase(*, purchase, external_id, amount, now=None):
     programs = list(Program.objects.filter(
         memberships__member=purchase.member_id).order_by("pk").distinct())
     memberships = ledger.lock_memberships(purchase.member, programs)
+    # Also lock the purchase: a member with no membership would otherwise leave two parallel
+    # refunds of it unserialised.
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
 
     existing = Refund.objects.filter(purchase=purchase, external_id=external_id).first()
     if existing is not None:

@@ -350,7 +350,7 @@ def test_a_reused_receipt_number_with_another_amount_is_a_conflict(shop, custome
     ({"items": [{"sku": "A", "quantity": 0, "unit_price": "1.00"}]}, "items", "greater than or equal"),
     ({"items": [{"quantity": 1, "unit_price": "1.00"}]}, "items", "Line 1, sku: This field is required."),
     ({"items": [{"sku": "A", "unit_price": "1.00"}, "A"]}, "items", "Line 2: Invalid data."),
-    ({"items": [{"sku": "A", "unit_price": "0.00"}]}, "items", "more than zero"),
+    ({"items": [{"sku": "A", "unit_price": "-1.00"}]}, "items", "more than zero"),
     ({"items": "A"}, "items", "Expected a list"),
 ])
 def test_bad_purchase_input_gets_a_message_for_its_field_and_writes_nothing(

@@ -255,3 +255,19 @@ def test_the_database_refuses_to_rewrite_a_ledger_entry(shop, store, customer):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         LedgerEntry.objects.all().delete()
     assert LedgerEntry.objects.get().points == 100
+
+
+def test_a_free_item_on_the_receipt_is_fine(shop, store, customer):
+    purchase, _ = services.record_purchase(
+        store=store, member=customer, external_id="R-1", amount="10.00",
+        items=[{"sku": "BAG", "quantity": 1, "unit_price": "0.00"},
+               {"sku": "TEA", "quantity": 1, "unit_price": "10.00"}])
+    assert purchase.items.count() == 2
+
+
+def test_a_reward_of_a_closed_program_cannot_be_redeemed(shop, store, customer, coffee):
+    buy(store, customer, "500.00")
+    shop.is_active = False
+    shop.save()
+    with pytest.raises(services.PointsError, match="not available"):
+        services.redeem_reward(member=customer, reward=coffee)
