@@ -5,7 +5,9 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import (
     LedgerEntry,
@@ -199,3 +201,173 @@ def redemption_by_code(code):
     """The redemption a code (as typed: any case, dashes or not) belongs to, or None."""
     return (Redemption.objects.select_related("reward", "membership__member")
             .filter(code=normalise_code(code)).first())
+
+
+# --- For the member portal -------------------------------------------------------------------
+# Every function here takes the signed-in member and reads only what is theirs; a lookup by id
+# answers None for another member's object exactly as for one that does not exist.
+
+
+def points_overview(member, *, now=None):
+    """member_programs(member), each with `pending_next` added: the pending points that become
+    spendable first ({"points", "date"} in the shop's time zone, or None), and `affordable`: how
+    many rewards of the program the member can redeem now.
+
+    Six queries whatever the data: member_programs' four, the pending lots, the rewards.
+    """
+    now = now or timezone.now()
+    standing = member_programs(member)
+    pending_days = (
+        PointLot.objects.filter(membership__member=member, is_pending=True, remaining__gt=0)
+        .annotate(day=TruncDate("available_at"))
+        .values("membership__program_id", "day").annotate(points=Sum("remaining"))
+        .order_by("membership__program_id", "day")
+    )
+    pending_next = {}
+    for row in pending_days:
+        pending_next.setdefault(row["membership__program_id"],
+                                {"points": row["points"], "date": row["day"]})
+    costs = {}
+    for program_id, cost, stock in available_rewards(now=now).values_list("program_id", "cost", "stock"):
+        if stock != 0:
+            costs.setdefault(program_id, []).append(cost)
+    for row in standing:
+        row["pending_next"] = pending_next.get(row["program"].pk) if row["pending"] else None
+        row["affordable"] = sum(cost <= row["available"] for cost in costs.get(row["program"].pk, []))
+    return standing
+
+
+def ready_codes_count(member, *, now=None):
+    """How many of the member's reward codes can be used at the till now."""
+    now = now or timezone.now()
+    return Redemption.objects.filter(membership__member=member, status=Redemption.Status.ISSUED,
+                                     expires_at__gte=now).count()
+
+
+def member_memberships(member):
+    """The programs the member holds points in, by name."""
+    return list(Membership.objects.filter(member=member).select_related("program")
+                .order_by("program__name", "program_id"))
+
+
+def points_history(member, *, program=None):
+    """The member's ledger entries, newest first, with everything entry_cause() reads joined in
+    (one query per page whatever the kinds). `program` narrows it to one program."""
+    entries = (LedgerEntry.objects.filter(membership__member=member)
+               .select_related("membership__program", "purchase__store", "redemption__reward",
+                               "payment__store", "lot")
+               .order_by("-created_at", "-pk"))
+    if program is not None:
+        entries = entries.filter(membership__program=program)
+    return entries
+
+
+def entry_cause(entry):
+    """What caused a ledger entry, in words a member understands: "Purchase at Main Street,
+    receipt R-1", "Reward: Coffee", "Expired", "Adjusted by staff: <reason>". Reads only the
+    relations points_history() joins in."""
+    kind = LedgerEntry.Kind
+    purchase = entry.purchase
+    if entry.kind == kind.EARN and purchase is not None:
+        return _("Purchase at %(store)s, receipt %(receipt)s") % {
+            "store": purchase.store.name, "receipt": purchase.external_id}
+    if entry.kind == kind.REVERSE and purchase is not None:
+        return _("Refund at %(store)s, receipt %(receipt)s") % {
+            "store": purchase.store.name, "receipt": purchase.external_id}
+    if entry.kind == kind.REDEEM and entry.redemption is not None:
+        return _("Reward: %(reward)s") % {"reward": entry.redemption.reward.name}
+    if entry.kind == kind.CANCEL and entry.redemption is not None:
+        return _("Reward cancelled, points returned: %(reward)s") % {
+            "reward": entry.redemption.reward.name}
+    if entry.kind == kind.PAY and entry.payment is not None:
+        return _("Paid with points at %(store)s") % {"store": entry.payment.store.name}
+    if entry.kind == kind.ADJUST:
+        return _("Adjusted by staff: %(reason)s") % {"reason": entry.reason}
+    if entry.kind == kind.BONUS and entry.reason:
+        return _("Bonus: %(reason)s") % {"reason": entry.reason}
+    return entry.get_kind_display()
+
+
+def _catalog_row(reward, available):
+    in_stock = reward.stock is None or reward.stock > 0
+    missing = max(reward.cost - available, 0)
+    return {
+        "reward": reward,
+        "in_stock": in_stock,
+        "affordable": missing == 0,
+        "can_redeem": in_stock and missing == 0,
+        "missing": missing,
+        # Whole per cent, integer arithmetic: how far the member is towards this reward.
+        "progress": min(max(available, 0) * 100 // reward.cost, 100),
+    }
+
+
+def reward_catalog(member, *, now=None):
+    """The rewards the member can redeem now (active, within their dates), per program, each
+    with what the member can do: a list of {"program", "available", "rewards": [row]}, where a
+    row is {"reward", "in_stock", "affordable", "can_redeem", "missing" (points still needed),
+    "progress" (0-100)}. Two queries whatever the size of the catalog."""
+    available = {m.program_id: m.available for m in Membership.objects.filter(member=member)}
+    catalog = {}
+    for reward in available_rewards(now=now):
+        points = available.get(reward.program_id, 0)
+        group = catalog.setdefault(reward.program_id, {
+            "program": reward.program, "available": points, "rewards": []})
+        group["rewards"].append(_catalog_row(reward, points))
+    return list(catalog.values())
+
+
+def catalog_reward(member, reward_id, *, now=None):
+    """One row of reward_catalog() for the reward with this id, or None when the member cannot
+    see it (no such reward, inactive, its program inactive, outside its dates)."""
+    try:
+        reward_id = int(reward_id)
+    except (TypeError, ValueError):
+        return None
+    reward = available_rewards(now=now).filter(pk=reward_id).first()
+    if reward is None:
+        return None
+    membership = Membership.objects.filter(member=member, program=reward.program_id).first()
+    row = _catalog_row(reward, membership.available if membership else 0)
+    row["available"] = membership.available if membership else 0
+    return row
+
+
+def redemption_state(redemption, now):
+    """"issued", "used", "cancelled" or "expired": an issued code past its date is expired,
+    though nothing has written that down."""
+    if redemption.status == Redemption.Status.ISSUED and redemption.expires_at < now:
+        return "expired"
+    return redemption.status
+
+
+# Used, cancelled and expired codes listed under the ready ones: the latest few are enough.
+PAST_CODES_SHOWN = 50
+
+
+def member_redemptions(member, *, now=None):
+    """The member's reward codes: {"ready": codes the till accepts now, soonest to expire first;
+    "past": the latest PAST_CODES_SHOWN used, cancelled or expired ones}. Each has `state` set
+    (see redemption_state). Two queries."""
+    now = now or timezone.now()
+    mine = (Redemption.objects.filter(membership__member=member)
+            .select_related("reward", "membership__program", "used_store"))
+    ready_filter = Q(status=Redemption.Status.ISSUED, expires_at__gte=now)
+    ready = list(mine.filter(ready_filter).order_by("expires_at", "pk"))
+    past = list(mine.exclude(ready_filter).order_by("-created_at", "-pk")[:PAST_CODES_SHOWN])
+    for redemption in [*ready, *past]:
+        redemption.state = redemption_state(redemption, now)
+    return {"ready": ready, "past": past}
+
+
+def member_redemption(member, redemption_id, *, now=None):
+    """The member's own redemption with this id, `state` set; None for another member's."""
+    try:
+        redemption_id = int(redemption_id)
+    except (TypeError, ValueError):
+        return None
+    redemption = (Redemption.objects.filter(membership__member=member, pk=redemption_id)
+                  .select_related("reward", "membership__program", "used_store").first())
+    if redemption is not None:
+        redemption.state = redemption_state(redemption, now or timezone.now())
+    return redemption

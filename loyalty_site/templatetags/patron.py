@@ -1,7 +1,10 @@
+from babel.numbers import format_decimal
 from django import template
 from django.utils import translation
+from django.utils.safestring import mark_safe
 
-from programs.money import format_money
+from programs.money import babel_locale, format_money
+from programs.qr import qr_svg as draw_qr_svg
 
 register = template.Library()
 
@@ -12,6 +15,21 @@ def money(amount, currency=None):
     if amount is None or amount == "":
         return ""
     return format_money(amount, currency or None, translation.get_language())
+
+
+@register.filter
+def points(number):
+    """A whole number of points grouped as the visitor reads it: 12,345 / 12 345 / 12.345."""
+    if number is None or number == "":
+        return ""
+    return format_decimal(int(number), locale=babel_locale(translation.get_language()))
+
+
+@register.simple_tag
+def qr_svg(text, title=""):
+    """An inline SVG QR code of `text` for the till's scanner: {% qr_svg member.number title %}.
+    Safe to mark safe: the text is drawn as modules, and segno escapes the title."""
+    return mark_safe(draw_qr_svg(text, title=str(title)))  # noqa: S308
 
 
 @register.inclusion_tag("includes/language_form.html", takes_context=True)
