@@ -3,9 +3,9 @@
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Count, Min, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, Replace, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,10 +17,12 @@ from .models import (
     Program,
     Purchase,
     Redemption,
+    Refund,
     Reward,
     Store,
 )
 from .points import normalise_code
+from .services import is_valid_member_number
 
 
 def member_for_user(user):
@@ -111,8 +113,9 @@ def _end_of_local_day(moment):
 
 def member_programs(member):
     """The member's standing in each program: every active program, and any other they hold
-    points in. A list of dicts with the program, balance, available, pending and the points
-    expiring next ({"points", "date"} in the shop's time zone, or None).
+    points in. A list of dicts with the program, balance, available, pending, owed (points a
+    refund took back after they were spent) and the points expiring next ({"points", "date"} in
+    the shop's time zone, or None).
 
     Four queries whatever the number of lots: memberships, programs, and two over the lots.
     """
@@ -146,6 +149,7 @@ def member_programs(member):
             "balance": membership.balance if membership else 0,
             "available": membership.available if membership else 0,
             "pending": membership.pending if membership else 0,
+            "owed": membership.points_owed if membership else 0,
             "expiring_next": next_expiry,
         })
     return standing
@@ -371,3 +375,159 @@ def member_redemption(member, redemption_id, *, now=None):
     if redemption is not None:
         redemption.state = redemption_state(redemption, now or timezone.now())
     return redemption
+
+
+# --- For the till screen ---------------------------------------------------------------------
+# Staff with the till permission may look up any member; the views check that permission.
+
+MEMBER_SEARCH_LIMIT = 20
+# A phone number is matched on its last nine significant digits, so that "070-123 45 67",
+# "+46 70 123 45 67" and "0046701234567" find the same person; six digits at least, so that a
+# short fragment does not list half the shop.
+PHONE_DIGITS_COMPARED = 9
+PHONE_DIGITS_MINIMUM = 6
+PHONE_PUNCTUATION = " -().+/"
+
+
+def _compact(query):
+    """The query without spaces and dashes, as a card number is read out or scanned."""
+    return "".join(str(query or "").split()).replace("-", "")
+
+
+def mistyped_member_number(query):
+    """True when the query is ten digits whose check digit does not match: a mistyped card
+    number rather than an unknown one."""
+    number = _compact(query)
+    return len(number) == 10 and number.isdigit() and not is_valid_member_number(number)
+
+
+def _phone_key(query):
+    """The digits a phone search compares, or None when the query is not a phone number."""
+    text = str(query or "").strip()
+    if not text or any(not (char.isdigit() or char in PHONE_PUNCTUATION) for char in text):
+        return None
+    digits = "".join(char for char in text if char.isdigit()).lstrip("0")
+    if len(digits) < PHONE_DIGITS_MINIMUM:
+        return None
+    return digits[-PHONE_DIGITS_COMPARED:]
+
+
+def _phone_digits():
+    expression = models.F("user__phone")
+    for char in PHONE_PUNCTUATION:
+        expression = Replace(expression, models.Value(char), models.Value(""))
+    return expression
+
+
+def find_members(query, *, limit=MEMBER_SEARCH_LIMIT):
+    """The members a till search names, best match first: by card number (spaces or dashes
+    allowed; only a number whose check digit matches), by email address (any case), or by phone
+    number (any punctuation, national or international form).
+
+    A list of at most `limit` members with their user, empty when nothing matches. At most two
+    queries. The phone search compares digits inside the database and cannot use an index; fine
+    for a shop's members, and the number and email searches come first.
+    """
+    query = str(query or "").strip()[:200]
+    found = []
+    members = Member.objects.select_related("user")
+    number = _compact(query)
+    if len(number) == 10 and is_valid_member_number(number):
+        found.extend(members.filter(number=number))
+    elif "@" in query:
+        found.extend(members.filter(user__email__iexact=query)[:limit])
+    phone = _phone_key(query)
+    if phone and len(found) < limit:
+        found.extend(members.annotate(phone_digits=_phone_digits())
+                     .filter(phone_digits__endswith=phone).exclude(pk__in=[m.pk for m in found])
+                     .order_by("user__name", "pk")[:limit - len(found)])
+    return found
+
+
+def till_member(number):
+    """The member with this card number for the till's member panel, or None."""
+    return Member.objects.select_related("user").filter(number=_compact(number)).first()
+
+
+def till_stores():
+    """The stores a member of staff can work at, by name."""
+    return Store.objects.filter(is_active=True).order_by("name", "pk")
+
+
+def till_store(store_id):
+    """The active store with this id, or None."""
+    try:
+        store_id = int(store_id)
+    except (TypeError, ValueError):
+        return None
+    return Store.objects.filter(is_active=True, pk=store_id).first()
+
+
+def _purchases_with_totals():
+    refunded = (Refund.objects.filter(purchase=models.OuterRef("pk")).values("purchase")
+                .annotate(total=Sum("amount")).values("total"))
+    earned = (LedgerEntry.objects.filter(purchase=models.OuterRef("pk"),
+                                         kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS])
+              .values("purchase").annotate(total=Sum("points")).values("total"))
+    # Subqueries rather than two Sum() over joins, which would multiply each other's rows.
+    return Purchase.objects.select_related("store").annotate(
+        refunded=Coalesce(models.Subquery(refunded), Decimal(0),
+                          output_field=models.DecimalField()),
+        points_earned=Coalesce(models.Subquery(earned), 0),
+    )
+
+
+def member_purchases(member, *, limit=10):
+    """The member's latest purchases, newest first, each with `refunded` (money refunded so
+    far), `points_earned` and `left` (what may still be refunded). One query."""
+    purchases = list(_purchases_with_totals().filter(member=member)
+                     .order_by("-occurred_at", "-pk")[:limit])
+    for purchase in purchases:
+        purchase.left = purchase.amount - purchase.refunded
+    return purchases
+
+
+def member_purchase(member, purchase_id):
+    """The member's purchase with this id, with the totals of member_purchases(); None for
+    another member's purchase or no purchase at all."""
+    try:
+        purchase_id = int(purchase_id)
+    except (TypeError, ValueError):
+        return None
+    purchase = _purchases_with_totals().filter(member=member, pk=purchase_id).first()
+    if purchase is not None:
+        purchase.left = purchase.amount - purchase.refunded
+    return purchase
+
+
+def till_codes(member, *, now=None, limit=10):
+    """The member's reward codes the till may accept now, soonest to expire first, and the
+    latest others: {"ready": [...], "past": [...]}, at most `limit` of each, each with `state`:
+    "issued", "used", "cancelled" or "expired" (issued, but past its date). Two queries."""
+    now = now or timezone.now()
+    codes = (Redemption.objects.filter(membership__member=member)
+             .select_related("reward", "membership__program", "used_store"))
+    ready_filter = Q(status=Redemption.Status.ISSUED, expires_at__gte=now)
+    ready = list(codes.filter(ready_filter).order_by("expires_at", "pk")[:limit])
+    past = list(codes.exclude(ready_filter).order_by("-created_at", "-pk")[:limit])
+    for redemption in ready:
+        redemption.state = redemption.status
+    for redemption in past:
+        issued = redemption.status == Redemption.Status.ISSUED
+        redemption.state = "expired" if issued else redemption.status
+    return {"ready": ready, "past": past}
+
+
+def affordable_rewards(standing, *, now=None):
+    """The rewards available now that the member can pay for from what they have available,
+    in catalog order; `standing` is member_programs(member). One query."""
+    available = {row["program"].pk: row["available"] for row in standing}
+    return [reward for reward in available_rewards(now=now)
+            if reward.stock != 0 and reward.cost <= available.get(reward.program_id, 0)]
+
+
+def points_moved(**cause):
+    """The ledger entries a purchase, refund, redemption or payment made (pass it as
+    purchase=, refund=, …), each with its membership and program as they are now. One query."""
+    return list(LedgerEntry.objects.filter(**cause).select_related("membership__program")
+                .order_by("membership__program__name", "pk"))
