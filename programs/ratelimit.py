@@ -49,5 +49,9 @@ class RateLimit:
         return max(1, int(self.window - now % self.window))
 
 
-# Failed reward-code look-ups, per store: the API and the till screen share this budget.
+# Failed reward-code look-ups through the API, per store.
 CODE_LOOKUPS = RateLimit("redemption-code", limit=30, window=60)
+# Failed reward codes typed or scanned on the till screen, per member of staff: a person at the
+# till has no reason to get 30 codes wrong in ten minutes, and one person's mistakes do not lock
+# out the rest of the store (nor the store's API key).
+TILL_CODE_LOOKUPS = RateLimit("till-redemption-code", limit=30, window=600)
