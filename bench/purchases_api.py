@@ -1,0 +1,260 @@
+"""Benchmark: purchases recorded per second through the API, beside raw SQL doing the same work.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/purchases_api.py
+
+It creates (and afterwards drops) a database `patron_bench_api` on the same server, starts
+gunicorn on it with production settings, and posts purchases from CONCURRENCY keep-alive
+connections for a fixed number of requests, printing purchases per second and latency
+percentiles. Then the same number of purchases is written by raw SQL from as many connections:
+per purchase, lock the membership, insert the purchase, its lot and its ledger entry, update the
+balance — the least the database must do for the same result, with no HTTP, no Python framework
+and no checks. The machines are shared and noisy: read the ratio, not the figures.
+Target: at least 300 purchases per second through the API on 2 cores.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "patron_bench_api"
+MEMBERS = 2000
+
+
+def database_urls():
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL server (the benchmark creates its own database).")
+    return url, urlunsplit(urlsplit(url)._replace(path=f"/{DB_NAME}"))
+
+
+def admin(url, statement):
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare():
+    """Migrate, and make a store, a program with a rule, members and an API key."""
+    from decimal import Decimal
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from programs import services
+    from programs.models import Program, Store
+
+    call_command("migrate", verbosity=0)
+    store = Store.objects.create(name="Bench", code="bench")
+    program = Program.objects.create(name="Points", slug="points", pending_days=14,
+                                     expiry="after_earning", expiry_months=12)
+    services.change_earning_rule(program=program, actor=None, points_per_unit=Decimal("1"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO loyalty_site_user (password, is_superuser, email, name, phone, language,
+                emails_reminders, emails_offers, emails_surveys, is_staff, is_active, date_joined)
+            SELECT '!', false, 'bench' || g || '@example.com', '', '', 'en', true, false, true,
+                   false, true, now() FROM generate_series(1, %s) g;
+            INSERT INTO programs_member (user_id, number, joined_at)
+            SELECT id, lpad(id::text, 10, '0'), now() FROM loyalty_site_user;
+            INSERT INTO programs_membership (member_id, program_id, balance, pending, points_owed,
+                lifetime_earned, joined_at)
+            SELECT id, %s, 0, 0, 0, 0, now() FROM programs_member;
+            ANALYZE;
+            """,
+            [MEMBERS, program.pk],
+        )
+        cursor.execute("SELECT number FROM programs_member ORDER BY id")
+        numbers = [n for (n,) in cursor.fetchall()]
+    _key, plaintext = services.create_api_key(store=store, name="bench")
+    return plaintext, numbers, program.pk, store.pk
+
+
+def start_gunicorn(db_url, port, workers):
+    env = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 50,
+           "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false", "SHOP_CURRENCY": "SEK",
+           "LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-m", "gunicorn", "loyalty_site.wsgi", "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    sys.exit("gunicorn did not start")
+
+
+def load(port, key, numbers, total, concurrency, first_receipt=0):
+    latencies, failures = [], []
+    counter = iter(range(first_receipt, first_receipt + total))
+    lock = threading.Lock()
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        rng = random.Random()  # noqa: S311 - load, not security
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            body = json.dumps({"member": rng.choice(numbers), "external_id": f"B-{n}",
+                               "amount": f"{rng.randint(100, 50000) / 100:.2f}", "currency": "SEK"})
+            started = time.perf_counter()
+            conn.request("POST", "/api/v1/purchases", body=body, headers={
+                "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                if response.status != 201:
+                    failures.append(response.status)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies, failures
+
+
+
+
+def raw_sql(db_url, total, concurrency, store_id, program_id):
+    import psycopg
+
+    with psycopg.connect(db_url.replace("postgres://", "postgresql://", 1)) as conn:
+        pairs = conn.execute("SELECT id, member_id FROM programs_membership ORDER BY id").fetchall()
+        rule = conn.execute("SELECT id FROM programs_earningrule LIMIT 1").fetchone()[0]
+    counter = iter(range(total))
+    lock = threading.Lock()
+
+    def worker():
+        rng = random.Random()  # noqa: S311
+        with psycopg.connect(db_url.replace("postgres://", "postgresql://", 1)) as conn:
+            while True:
+                with lock:
+                    n = next(counter, None)
+                if n is None:
+                    return
+                membership, member = rng.choice(pairs)
+                points = rng.randint(1, 500)
+                with conn.transaction():
+                    conn.execute("SELECT id FROM programs_membership WHERE id = %s FOR UPDATE",
+                                 [membership])
+                    purchase = conn.execute(
+                        "INSERT INTO programs_purchase (store_id, member_id, external_id, amount,"
+                        " currency, occurred_at, recorded_at) VALUES (%s, %s, %s, %s, 'SEK', now(),"
+                        " now()) RETURNING id", [store_id, member, f"R-{n}", points]).fetchone()[0]
+                    lot = conn.execute(
+                        "INSERT INTO programs_pointlot (membership_id, points, remaining, is_pending,"
+                        " available_at, expires_at, created_at, purchase_id) VALUES (%s, %s, %s, true,"
+                        " now() + interval '14 days', now() + interval '12 months', now(), %s)"
+                        " RETURNING id", [membership, points, points, purchase]).fetchone()[0]
+                    balance = conn.execute(
+                        "UPDATE programs_membership SET balance = balance + %s, pending = pending + %s,"
+                        " lifetime_earned = lifetime_earned + %s, last_activity_at = now()"
+                        " WHERE id = %s RETURNING balance",
+                        [points, points, points, membership]).fetchone()[0]
+                    conn.execute(
+                        "INSERT INTO programs_ledgerentry (membership_id, kind, points, balance_after,"
+                        " created_at, purchase_id, rule_id, lot_id, reason) VALUES (%s, 'earn', %s, %s,"
+                        " now(), %s, %s, %s, '')", [membership, points, balance, purchase, rule, lot])
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def percentile(values, p):
+    return statistics.quantiles(values, n=100)[p - 1] * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (2 × cores + 1)")
+    args = parser.parse_args()
+    admin_url, db_url = database_urls()
+    admin(admin_url, f"DROP DATABASE IF EXISTS {DB_NAME}")
+    admin(admin_url, f"CREATE DATABASE {DB_NAME}")
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["SHOP_CURRENCY"] = "SEK"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    gunicorn = None
+    try:
+        key, numbers, program_id, store_id = prepare()
+        connection.close()
+        port = free_port()
+        gunicorn = start_gunicorn(db_url, port, args.workers)
+        load(port, key, numbers, 200, args.concurrency)  # warm up the workers
+        elapsed, latencies, failures = load(port, key, numbers, args.requests, args.concurrency,
+                                            first_receipt=200)
+        os.killpg(gunicorn.pid, signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+        gunicorn = None
+        raw = raw_sql(db_url, args.requests, args.concurrency, store_id, program_id)
+        from django.core.management import call_command
+
+        call_command("verify_ledger")
+    finally:
+        if gunicorn is not None:
+            os.killpg(gunicorn.pid, signal.SIGKILL)
+        connection.close()
+        admin(admin_url, f"DROP DATABASE IF EXISTS {DB_NAME}")
+
+    api_rate = args.requests / elapsed
+    raw_rate = args.requests / raw
+    print(f"\nPurchases through the API: {args.requests:,} requests, {args.concurrency} connections, "
+          f"{args.workers} gunicorn workers")
+    if failures:
+        print(f"  FAILED requests: {len(failures)} (statuses {sorted(set(failures))})")
+    print(f"  API:      {api_rate:8.0f} purchases/s   p50 {percentile(latencies, 50):.1f} ms, "
+          f"p95 {percentile(latencies, 95):.1f} ms, p99 {percentile(latencies, 99):.1f} ms")
+    print(f"  raw SQL:  {raw_rate:8.0f} purchases/s   (same rows, {args.concurrency} connections)")
+    print(f"  ratio API / raw: {api_rate / raw_rate:.2f}")
+    print(f"  target: at least 300 purchases/s through the API — {'met' if api_rate >= 300 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
