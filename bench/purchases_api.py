@@ -120,7 +120,7 @@ def load(port, key, numbers, total, concurrency, first_receipt=0):
 
     def worker():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        rng = random.Random()  # noqa: S311 - load, not security
+        rng = random.Random()
         while True:
             with lock:
                 n = next(counter, None)
@@ -160,7 +160,7 @@ def raw_sql(db_url, total, concurrency, store_id, program_id):
     lock = threading.Lock()
 
     def worker():
-        rng = random.Random()  # noqa: S311
+        rng = random.Random()
         with psycopg.connect(db_url.replace("postgres://", "postgresql://", 1)) as conn:
             while True:
                 with lock:

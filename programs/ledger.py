@@ -10,7 +10,7 @@ points_owed; pending = sum of remaining of pending lots; no lot below zero.
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from .models import LedgerEntry, LotDraw, Membership, PointLot, Program
 

@@ -53,7 +53,8 @@ def _read_items(items, currency):
                                    % {"n": index + 1}})
         lines.append(PurchaseItem(
             sku=str(item["sku"])[:64], category=str(item.get("category", ""))[:64],
-            quantity=quantity, unit_price=_read_amount(item.get("unit_price"), currency, "items", allow_zero=True),
+            quantity=quantity,
+            unit_price=_read_amount(item.get("unit_price"), currency, "items", allow_zero=True),
         ))
     return lines
 

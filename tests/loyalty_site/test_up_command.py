@@ -53,7 +53,7 @@ def running_site(tmp_path):
 
     def healthy():
         try:
-            return urllib.request.urlopen(f"{base}/healthz", timeout=2).status == 200  # noqa: S310
+            return urllib.request.urlopen(f"{base}/healthz", timeout=2).status == 200  # noqa: S310 - our own http URL
         except OSError:
             return False
 
