@@ -1,12 +1,10 @@
 """The email outbox: written first, sent once, retried with back-off, obeying preferences."""
 
-import threading
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,6 +14,7 @@ from loyalty_site.tasks import flush_outbox, send_outbox_email
 
 from ..conftest import needs_postgres
 from ..factories import UserFactory
+from ..parallel import run_in_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -151,20 +150,6 @@ def test_two_workers_sending_the_same_email_at_once_send_it_once():
     email = OutboxEmail.objects.create(
         kind="x", category=EmailCategory.ESSENTIAL, to_email=user.email, from_email="s@x",
         subject="Once", body_text="hi")
-    start = threading.Barrier(8)
-    results = []
-
-    def worker():
-        try:
-            start.wait()
-            results.append(services.send_outbox_email(email_id=email.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_in_parallel(8, lambda i: services.send_outbox_email(email_id=email.pk))
     assert sorted(results) == [False] * 7 + [True]
     assert len(mail.outbox) == 1

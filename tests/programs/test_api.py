@@ -7,14 +7,12 @@ The fixtures `shop` (a SEK spend program, 1 point per krona, 12 months expiry), 
 
 import io
 import json
-import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -39,6 +37,7 @@ from programs.selectors import ledger_breaches
 
 from ..conftest import needs_postgres
 from ..factories import MemberFactory, ProgramFactory, RewardFactory, StoreFactory
+from ..parallel import run_in_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -635,28 +634,6 @@ def test_a_used_code_replays_its_acceptance_for_the_same_key(issued, api):
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
     assert post(api, f"redemptions/{issued.code}/use").status_code == 409
-
-
-def run_in_parallel(count, work):
-    """Start `count` threads that call work(i) at the same moment; return results or errors."""
-    start = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def runner(i):
-        try:
-            start.wait()
-            outcomes[i] = work(i)
-        except Exception as error:  # asserted on by the caller
-            outcomes[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
 
 
 @needs_postgres()

@@ -1,11 +1,9 @@
 """Real parallel connections on PostgreSQL: the membership row lock keeps the ledger exact."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from programs import services
@@ -14,30 +12,9 @@ from programs.selectors import ledger_breaches
 
 from ..conftest import needs_postgres
 from ..factories import MemberFactory, StoreFactory
+from ..parallel import run_in_parallel
 
 pytestmark = [needs_postgres(), pytest.mark.django_db(transaction=True)]
-
-
-def run_in_parallel(count, work):
-    """Start `count` threads that call work(i) at the same moment; return results or errors."""
-    start = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def runner(i):
-        try:
-            start.wait()
-            outcomes[i] = work(i)
-        except Exception as error:  # collected and asserted on by the caller
-            outcomes[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
 
 
 @pytest.fixture
