@@ -1,0 +1,98 @@
+"""The Django admin for superusers. Ledger records are read-only here: points move only through
+the services, so that every change is an entry with its cause."""
+
+from django.contrib import admin
+
+from .models import (
+    ApiKey,
+    EarningRule,
+    LedgerEntry,
+    Member,
+    Membership,
+    PointLot,
+    Program,
+    Purchase,
+    Redemption,
+    Reward,
+    Store,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "channel", "is_active"]
+    list_filter = ["channel", "is_active"]
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kind", "pending_days", "expiry", "expiry_months", "is_active"]
+
+
+@admin.register(Reward)
+class RewardAdmin(admin.ModelAdmin):
+    list_display = ["name", "program", "kind", "cost", "stock", "valid_until", "is_active"]
+    list_filter = ["program", "kind", "is_active"]
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(ReadOnlyAdmin):
+    list_display = ["program", "version", "points_per_unit", "points_per_visit", "effective_from"]
+
+
+@admin.register(Member)
+class MemberAdmin(ReadOnlyAdmin):
+    list_display = ["number", "user", "joined_at", "joined_store"]
+    search_fields = ["number", "user__email", "user__name", "user__phone"]
+    list_select_related = ["user", "joined_store"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ["member", "program", "balance", "pending", "points_owed", "last_activity_at"]
+    list_select_related = ["member__user", "program"]
+    search_fields = ["member__number", "member__user__email"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "membership", "kind", "points", "balance_after", "reason"]
+    list_filter = ["kind"]
+    list_select_related = ["membership__member__user", "membership__program"]
+    search_fields = ["membership__member__number"]
+
+
+@admin.register(PointLot)
+class PointLotAdmin(ReadOnlyAdmin):
+    list_display = ["membership", "points", "remaining", "is_pending", "available_at", "expires_at"]
+    list_select_related = ["membership__member__user", "membership__program"]
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyAdmin):
+    list_display = ["external_id", "store", "member", "amount", "currency", "occurred_at"]
+    list_select_related = ["store", "member__user"]
+    search_fields = ["external_id", "member__number"]
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(ReadOnlyAdmin):
+    list_display = ["code", "reward", "membership", "status", "created_at", "used_at"]
+    list_select_related = ["reward", "membership__member__user", "membership__program"]
+    list_filter = ["status"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    list_display = ["store", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
