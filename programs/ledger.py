@@ -26,12 +26,17 @@ def lock_memberships(member, programs):
 
     Locking in id order means two transactions never wait for each other in a circle.
     """
-    for program in programs:
-        Membership.objects.get_or_create(member=member, program=program)
-    locked = Membership.objects.select_for_update().filter(
-        member=member, program__in=programs
-    ).select_related("program").order_by("pk")
-    return {m.program_id: m for m in locked}
+    def locked():
+        return {m.program_id: m for m in Membership.objects.select_for_update().filter(
+            member=member, program__in=programs).select_related("program").order_by("pk")}
+
+    memberships = locked()
+    missing = [p for p in programs if p.pk not in memberships]
+    if missing:
+        for program in missing:
+            Membership.objects.get_or_create(member=member, program=program)
+        memberships = locked()
+    return memberships
 
 
 def lot_expiry(program, now):
