@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from programs.api import errors as api_errors
 from programs.api import views as api
+from programs.views import staff as till
 
 from .views import portal, site, staff
 
@@ -25,6 +26,15 @@ staff_patterns = [
     path("team/<int:user_id>/remove/", staff.remove_from_team, name="remove_from_team"),
     path("outbox/", staff.outbox, name="outbox"),
     path("outbox/<int:email_id>/retry/", staff.retry_email, name="retry_email"),
+    path("till/", till.till, name="till"),
+    path("till/store/", till.choose_store, name="till_store"),
+    path("till/code/", till.accept_code, name="till_accept_code"),
+    path("till/member/<str:number>/", till.member_panel, name="till_member"),
+    path("till/member/<str:number>/purchase/", till.record_purchase, name="till_purchase"),
+    path("till/member/<str:number>/refund/", till.refund_purchase, name="till_refund"),
+    path("till/member/<str:number>/redeem/", till.redeem_reward, name="till_redeem"),
+    path("till/member/<str:number>/pay/", till.pay_with_points, name="till_pay"),
+    path("till/member/<str:number>/adjust/", till.adjust_points, name="till_adjust"),
 ]
 
 api_patterns = [

@@ -463,38 +463,42 @@ def till_store(store_id):
     return Store.objects.filter(is_active=True, pk=store_id).first()
 
 
-def _purchases_with_totals():
+def _purchases_with_refunds():
     refunded = (Refund.objects.filter(purchase=models.OuterRef("pk")).values("purchase")
                 .annotate(total=Sum("amount")).values("total"))
-    earned = (LedgerEntry.objects.filter(purchase=models.OuterRef("pk"),
-                                         kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS])
-              .values("purchase").annotate(total=Sum("points")).values("total"))
-    # Subqueries rather than two Sum() over joins, which would multiply each other's rows.
     return Purchase.objects.select_related("store").annotate(
-        refunded=Coalesce(models.Subquery(refunded), Decimal(0),
-                          output_field=models.DecimalField()),
-        points_earned=Coalesce(models.Subquery(earned), 0),
+        refunded=Coalesce(models.Subquery(refunded), Decimal(0), output_field=models.DecimalField()),
     )
 
 
 def member_purchases(member, *, limit=10):
     """The member's latest purchases, newest first, each with `refunded` (money refunded so
-    far), `points_earned` and `left` (what may still be refunded). One query."""
-    purchases = list(_purchases_with_totals().filter(member=member)
+    far), `left` (what may still be refunded) and `earned`: [(program name, points)] the
+    purchase earned, refunds not subtracted. Two queries."""
+    purchases = list(_purchases_with_refunds().filter(member=member)
                      .order_by("-occurred_at", "-pk")[:limit])
+    earned = {}
+    if purchases:
+        rows = (LedgerEntry.objects
+                .filter(purchase__in=purchases, kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS])
+                .values_list("purchase_id", "membership__program__name")
+                .annotate(points=Sum("points")).order_by("purchase_id", "membership__program__name"))
+        for purchase_id, program, points in rows:
+            earned.setdefault(purchase_id, []).append((program, points))
     for purchase in purchases:
         purchase.left = purchase.amount - purchase.refunded
+        purchase.earned = earned.get(purchase.pk, [])
     return purchases
 
 
 def member_purchase(member, purchase_id):
-    """The member's purchase with this id, with the totals of member_purchases(); None for
-    another member's purchase or no purchase at all."""
+    """The member's purchase with this id, with `refunded` and `left` as in member_purchases();
+    None for another member's purchase or no purchase at all."""
     try:
         purchase_id = int(purchase_id)
     except (TypeError, ValueError):
         return None
-    purchase = _purchases_with_totals().filter(member=member, pk=purchase_id).first()
+    purchase = _purchases_with_refunds().filter(member=member, pk=purchase_id).first()
     if purchase is not None:
         purchase.left = purchase.amount - purchase.refunded
     return purchase

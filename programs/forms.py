@@ -1,0 +1,202 @@
+"""Forms of the till screen. They read what the cashier typed; the services decide the rest
+(an amount's decimals, enough points, a used code) and their messages are shown beside the field.
+
+Every form has a prefix, because the member panel shows them all on one page.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .money import format_money
+
+# Field attributes for the till: no browser autofill or spelling fixes on codes and numbers.
+PLAIN = {"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}
+
+
+def read_amount(text):
+    """An amount as a cashier types it in any of the shop's languages: "1 249,90" or "1249.90".
+
+    Only separators change here; the purchase service decides whether it is a valid amount.
+    A comma is the decimal separator when there is no point, as Polish and Swedish write it.
+    """
+    text = "".join(str(text or "").split())  # spaces, including the no-break space of sv and pl
+    if "," in text and "." not in text:
+        return text.replace(",", ".")
+    if "," in text and "." in text:
+        # The one written last separates the decimals; the other groups thousands.
+        decimal_mark = "," if text.rfind(",") > text.rfind(".") else "."
+        grouping = "." if decimal_mark == "," else ","
+        return text.replace(grouping, "").replace(decimal_mark, ".")
+    return text
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Member number, email or phone"), max_length=200,
+        widget=forms.TextInput(attrs={**PLAIN, "type": "search", "enterkeyhint": "search",
+                                      "autofocus": True}),
+    )
+
+
+class StoreForm(forms.Form):
+    store = forms.TypedChoiceField(label=_("Your store"), coerce=int)
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, stores=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("Choose…")), *((s.pk, s.name) for s in stores)]
+
+
+class PurchaseForm(forms.Form):
+    prefix = "purchase"
+
+    amount = forms.CharField(
+        label=_("Amount"), max_length=30,
+        widget=forms.TextInput(attrs={**PLAIN, "inputmode": "decimal", "enterkeyhint": "done"}),
+    )
+    external_id = forms.CharField(
+        label=_("Receipt number"), max_length=100,
+        help_text=_("Suggested; type the number on the receipt if it has one."),
+        widget=forms.TextInput(attrs=PLAIN),
+    )
+
+    def clean_amount(self):
+        return read_amount(self.cleaned_data["amount"])
+
+    def clean_external_id(self):
+        return self.cleaned_data["external_id"].strip()
+
+
+class RefundForm(forms.Form):
+    prefix = "refund"
+
+    purchase = forms.TypedChoiceField(label=_("Purchase"), coerce=int)
+    amount = forms.CharField(
+        label=_("Amount to refund"), max_length=30, required=False,
+        help_text=_("Leave empty to refund everything that is left."),
+        widget=forms.TextInput(attrs={**PLAIN, "inputmode": "decimal"}),
+    )
+    external_id = forms.CharField(label=_("Refund number"), max_length=100,
+                                  widget=forms.TextInput(attrs=PLAIN))
+
+    def __init__(self, *args, purchases=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_purchases(purchases)
+
+    def set_purchases(self, purchases):
+        """The purchases to choose from: member_purchases() rows, which carry what is left."""
+        self.fields["purchase"].choices = [
+            (p.pk, _("%(receipt)s · %(store)s · %(amount)s, %(left)s left") % {
+                "receipt": p.external_id, "store": p.store.name,
+                "amount": format_money(p.amount, p.currency), "left": format_money(p.left, p.currency)})
+            for p in purchases
+        ]
+
+    def clean_amount(self):
+        return read_amount(self.cleaned_data["amount"])
+
+    def clean_external_id(self):
+        return self.cleaned_data["external_id"].strip()
+
+
+class RedeemForm(forms.Form):
+    prefix = "redeem"
+
+    reward = forms.TypedChoiceField(label=_("Reward"), coerce=int)
+
+    def __init__(self, *args, rewards=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_rewards(rewards)
+
+    def set_rewards(self, rewards):
+        self.rewards = {reward.pk: reward for reward in rewards}
+        self.fields["reward"].choices = [
+            (r.pk, _("%(reward)s · %(cost)s points (%(program)s)") % {
+                "reward": r.name, "cost": r.cost, "program": r.program.name})
+            for r in rewards
+        ]
+
+    def clean_reward(self):
+        return self.rewards[self.cleaned_data["reward"]]
+
+    def chosen_reward(self):
+        """The reward the sent form named, or None."""
+        try:
+            return self.rewards.get(int(self.data.get(self.add_prefix("reward"), "")))
+        except ValueError:
+            return None
+
+
+class CodeForm(forms.Form):
+    prefix = "code"
+
+    code = forms.CharField(
+        label=_("Reward code"), max_length=40,
+        widget=forms.TextInput(attrs={**PLAIN, "autocapitalize": "characters", "enterkeyhint": "go"}),
+    )
+    # The member whose panel the code was typed on, to go back to; empty on the search page.
+    member = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_code(self):
+        return self.cleaned_data["code"].strip()
+
+
+class ProgramChoiceForm(forms.Form):
+    program = forms.TypedChoiceField(label=_("Program"), coerce=int)
+
+    def __init__(self, *args, programs=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.programs = {program.pk: program for program in programs}
+        self.fields["program"].choices = [(p.pk, self.program_label(p)) for p in programs]
+        if len(self.programs) == 1:
+            self.fields["program"].initial = next(iter(self.programs))
+
+    def program_label(self, program):
+        return program.name
+
+    def clean_program(self):
+        return self.programs[self.cleaned_data["program"]]
+
+
+class PayForm(ProgramChoiceForm):
+    prefix = "pay"
+
+    points = forms.IntegerField(
+        label=_("Points to use"), min_value=1,
+        widget=forms.NumberInput(attrs={**PLAIN, "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, available=None, **kwargs):
+        self.available = available or {}
+        super().__init__(*args, **kwargs)
+
+    def program_label(self, program):
+        # Per hundred points: one point may be worth less than the currency's smallest coin.
+        return _("%(program)s · 100 points = %(value)s · %(available)s available") % {
+            "program": program.name, "value": format_money(100 * program.point_value),
+            "available": self.available.get(program.pk, 0)}
+
+
+class AdjustForm(ProgramChoiceForm):
+    prefix = "adjust"
+
+    ADD, TAKE = "add", "take"
+
+    # Add or take away, rather than a signed number: a tablet's number pad may have no minus key.
+    direction = forms.ChoiceField(
+        label=_("Change"), choices=[(ADD, _("Add points")), (TAKE, _("Take points away"))],
+        initial=ADD, widget=forms.RadioSelect,
+    )
+    points = forms.IntegerField(
+        label=_("Points"), min_value=1,
+        widget=forms.NumberInput(attrs={**PLAIN, "inputmode": "numeric"}),
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=300,
+        help_text=_("Kept in the member's history and the staff log."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def signed_points(self):
+        points = self.cleaned_data["points"]
+        return -points if self.cleaned_data["direction"] == self.TAKE else points
