@@ -42,7 +42,7 @@ def _too_few(available, needed):
 
 
 @transaction.atomic
-def redeem_reward(*, member, reward, now=None):
+def redeem_reward(*, member, reward, actor=None, now=None):
     """Spend points on a reward and issue its single-use code.
 
     Raises PointsError when the reward is not available (inactive, outside its dates, out of
@@ -76,15 +76,17 @@ def redeem_reward(*, member, reward, now=None):
             break
         except IntegrityError:
             continue  # 2^60 codes: a collision is all but impossible, and harmless to retry
-    ledger.debit(membership, reward.cost, LedgerEntry.Kind.REDEEM, now=now, redemption=redemption)
+    ledger.debit(membership, reward.cost, LedgerEntry.Kind.REDEEM, now=now, redemption=redemption,
+                 actor=actor)
     ledger.save_totals(membership)
     return redemption
 
 
 @transaction.atomic
-def use_redemption(*, code, store, now=None):
+def use_redemption(*, code, store, actor=None, now=None):
     """Accept a code at the till, once. Raises PointsError for an unknown, used, cancelled or
-    expired code, saying which."""
+    expired code, saying which (its code: unknown, used, cancelled, expired). A code accepted
+    by a member of staff (`actor`) is written to the staff log."""
     now = now or timezone.now()
     redemption = (Redemption.objects.select_for_update().select_related("reward")
                   .filter(code=normalise_code(code)).first())
@@ -105,6 +107,10 @@ def use_redemption(*, code, store, now=None):
     redemption.used_at = now
     redemption.used_store = store
     redemption.save(update_fields=["status", "used_at", "used_store"])
+    if actor is not None:
+        log_staff_action(actor=actor, action="programs.redemption.used",
+                         data={"redemption": redemption.pk, "reward": redemption.reward.name,
+                               "store": store.code})
     return redemption
 
 
@@ -142,7 +148,7 @@ def pay_with_points(*, member, program, points, store, actor=None, now=None):
     now = now or timezone.now()
     if program.point_value is None:
         raise PointsError({"points": _("This program does not let members pay with points.")})
-    if not isinstance(points, int) or points <= 0:
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise PointsError({"points": _("Enter a whole number of points above zero.")})
     membership = ledger.lock_memberships(member, [program])[program.pk]
     if membership.available < points:
@@ -166,7 +172,7 @@ def adjust_points(*, member, program, points, reason, actor, now=None):
     now = now or timezone.now()
     if not actor.has_perm(perm("adjust_points")):
         raise PermissionDenied
-    if not isinstance(points, int) or points == 0:
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
         raise PointsError({"points": _("Enter a whole number of points other than zero.")})
     if not (reason or "").strip():
         raise PointsError({"reason": _("Say why, so that the next person understands.")})

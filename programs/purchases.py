@@ -10,6 +10,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty_site.services import log_staff_action
+
 from . import ledger
 from .models import EarningRule, LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
 from .money import parse_amount
@@ -69,7 +71,7 @@ def _check_currency(currency):
 
 @transaction.atomic
 def record_purchase(*, store, member, external_id, amount, currency=None, occurred_at=None,
-                    items=None, now=None):
+                    items=None, actor=None, now=None):
     """Record a purchase once per store and receipt number, and earn its points.
 
     Returns (purchase, created). The same purchase reported again returns the first one and
@@ -77,6 +79,7 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
     PurchaseConflict. Points are earned in every active program under the earning rule in force
     when the purchase happened, pending for the program's return window. Raises
     ValidationError for a bad amount, a foreign currency or bad item lines, writing nothing.
+    `actor` is the cashier when the till records it; the entries name them.
     """
     now = now or timezone.now()
     currency = _check_currency(currency)
@@ -119,19 +122,20 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
         pending_until = now + timedelta(days=program.pending_days) if program.pending_days else None
         membership = memberships[program.pk]
         ledger.credit(membership, points, LedgerEntry.Kind.EARN, now=now,
-                      pending_until=pending_until, purchase=purchase, rule=rule)
+                      pending_until=pending_until, purchase=purchase, rule=rule, actor=actor)
         ledger.save_totals(membership)
     return purchase, True
 
 
 @transaction.atomic
-def refund_purchase(*, purchase, external_id, amount, now=None):
+def refund_purchase(*, purchase, external_id, amount, actor=None, now=None):
     """Refund (part of) a purchase and reverse, in proportion, the points it actually earned.
 
     Returns (refund, created); a repeat with the same refund number returns the first refund.
     The points taken back come from the purchase's own lots first, then from other points; if
     the member has already spent them, the balance goes below zero and the next points earned
-    pay it back. Raises ValidationError when the refunds would exceed what was paid.
+    pay it back. Raises ValidationError when the refunds would exceed what was paid. A refund
+    by a member of staff (`actor`) is written to the staff log.
     """
     now = now or timezone.now()
     amount = _read_amount(amount, purchase.currency)
@@ -175,6 +179,10 @@ def refund_purchase(*, purchase, external_id, amount, now=None):
                                                 is_pending=True).order_by("pk")
         ledger.debit(membership, to_reverse, LedgerEntry.Kind.REVERSE, now=now, may_owe=True,
                      sources=[own_lots, ledger.spendable_lots(membership), other_pending],
-                     purchase=purchase, refund=refund)
+                     purchase=purchase, refund=refund, actor=actor)
         ledger.save_totals(membership)
+    if actor is not None:
+        log_staff_action(actor=actor, action="programs.purchase.refunded",
+                         data={"purchase": purchase.external_id, "store": purchase.store_id,
+                               "refund": external_id, "amount": str(amount)})
     return refund, True

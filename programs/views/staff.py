@@ -303,7 +303,8 @@ def record_purchase(request, member):
         receipt = form.cleaned_data["external_id"]
         try:
             purchase, created = services.record_purchase(
-                store=store, member=member, external_id=receipt, amount=form.cleaned_data["amount"])
+                store=store, member=member, external_id=receipt, amount=form.cleaned_data["amount"],
+                actor=request.user)
         except ValidationError as error:
             _show_errors(form, error)
         else:
@@ -345,7 +346,8 @@ def refund_purchase(request, member):
         else:
             try:
                 refund, created = services.refund_purchase(
-                    purchase=purchase, external_id=form.cleaned_data["external_id"], amount=amount)
+                    purchase=purchase, external_id=form.cleaned_data["external_id"], amount=amount,
+                    actor=request.user)
             except ValidationError as error:
                 _show_errors(form, error)
             else:
@@ -380,7 +382,8 @@ def redeem_reward(request, member):
     form = RedeemForm(request.POST, rewards=selectors.available_rewards())
     if form.is_valid():
         try:
-            redemption = services.redeem_reward(member=member, reward=form.cleaned_data["reward"])
+            redemption = services.redeem_reward(member=member, reward=form.cleaned_data["reward"],
+                                                actor=request.user)
         except ValidationError as error:
             _show_errors(form, error)
         else:
@@ -416,7 +419,8 @@ def accept_code(request):
             minutes) % {"minutes": minutes})
     elif form.is_valid():
         try:
-            redemption = services.use_redemption(code=form.cleaned_data["code"], store=store)
+            redemption = services.use_redemption(code=form.cleaned_data["code"], store=store,
+                                                 actor=request.user)
         except ValidationError as error:
             TILL_CODE_LOOKUPS.hit(who)
             _show_errors(form, error)

@@ -400,3 +400,14 @@ def test_till_pages_need_the_same_few_queries_whatever_the_data(at_till, mia, sh
     html = at_till.get(member_url(mia)).content.decode()
     assert html.count('name="refund-purchase"') == 1 and "L-59" in html and "L-0 ·" not in html
     assert len(find_members("070 123 45 67")) == 20
+
+
+def test_till_actions_name_the_cashier(shop, store, customer, cashier, coffee):
+    purchase, _ = services.record_purchase(store=store, member=customer, external_id="R-9",
+                                           amount="300.00", actor=cashier)
+    redemption = services.redeem_reward(member=customer, reward=coffee, actor=cashier)
+    services.use_redemption(code=redemption.code, store=store, actor=cashier)
+    services.refund_purchase(purchase=purchase, external_id="F-9", amount="10.00", actor=cashier)
+    assert set(LedgerEntry.objects.values_list("actor", flat=True)) == {cashier.pk}
+    assert sorted(StaffAction.objects.filter(actor=cashier).values_list("action", flat=True)) == [
+        "programs.purchase.refunded", "programs.redemption.used"]
