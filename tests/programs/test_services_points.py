@@ -271,3 +271,20 @@ def test_a_reward_of_a_closed_program_cannot_be_redeemed(shop, store, customer, 
     shop.save()
     with pytest.raises(services.PointsError, match="not available"):
         services.redeem_reward(member=customer, reward=coffee)
+
+
+@pytest.mark.parametrize(("currency", "rate", "amount", "points", "bad_amount"), [
+    ("JPY", "0.01", "1299", 12, "1299.5"),     # one point per 100 yen; yen have no decimals
+    ("SEK", "1", "249.90", 249, "249.901"),
+    ("PLN", "1.5", "10.99", 16, "10.999"),     # 16.485 rounds down to 16
+])
+def test_each_currency_earns_as_documented(settings, store, customer, currency, rate, amount,
+                                           points, bad_amount):
+    settings.SHOP_CURRENCY = currency
+    program = Program.objects.create(name="P", slug=f"p-{currency}")
+    services.change_earning_rule(program=program, actor=None, points_per_unit=Decimal(rate),
+                                 effective_from=timezone.now() - timedelta(days=1))
+    services.record_purchase(store=store, member=customer, external_id="R-1", amount=amount)
+    assert membership(customer, program).balance == points
+    with pytest.raises(ValidationError, match="decimal places"):
+        services.record_purchase(store=store, member=customer, external_id="R-2", amount=bad_amount)
