@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from programs.api import errors as api_errors
 from programs.api import views as api
+from programs.views import portal as points_portal
 from programs.views import staff as till
 
 from .views import portal, site, staff
@@ -16,6 +17,13 @@ portal_patterns = [
     path("language/", portal.set_language, name="set_language"),
     path("preferences/email/", portal.email_preferences, name="email_preferences"),
     path("email/unsubscribe/<str:token>/", portal.unsubscribe, name="unsubscribe"),
+    path("points/", points_portal.points, name="points"),
+    path("rewards/", points_portal.rewards, name="rewards"),
+    path("rewards/<int:reward_id>/redeem/", points_portal.redeem, name="redeem"),
+    path("codes/", points_portal.codes, name="codes"),
+    path("codes/<int:redemption_id>/", points_portal.code, name="code"),
+    path("card/", points_portal.card, name="card"),
+    path("card.png", points_portal.card_png, name="card_png"),
 ]
 
 staff_patterns = [
