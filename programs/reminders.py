@@ -9,7 +9,8 @@ from django.utils import timezone
 from loyalty_site.models import EmailCategory
 from loyalty_site.services import absolute_url, queue_email
 
-from .models import Membership, PointLot, Reward
+from .models import Membership, PointLot
+from .selectors import available_rewards
 
 # Rewards suggested in a reminder: the few most expensive the member can afford.
 SUGGESTED_REWARDS = 3
@@ -42,9 +43,9 @@ def send_expiry_reminders(*, now=None):
             expires_at__gt=now, expires_at__lte=window_end,
         ).aggregate(points=Sum("remaining"))["points"]
         user = membership.member.user
-        rewards = list(Reward.objects.filter(
-            program=membership.program, is_active=True, cost__lte=membership.available,
-        ).order_by("-cost")[:SUGGESTED_REWARDS])
+        rewards = list(available_rewards(now=now).filter(
+            program=membership.program, cost__lte=membership.available,
+        ).exclude(stock=0).order_by("-cost")[:SUGGESTED_REWARDS])
         email = queue_email(
             to=user.email, template="points_expiring", category=EmailCategory.REMINDERS, user=user,
             dedupe_key=f"points-expiring:{membership.pk}:{row['first_expiry']:%Y-%m-%d}",

@@ -25,7 +25,8 @@ PRODUCTION_ENV = {
 
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "DEBUG", "SECRET_KEY"}}
+           if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "DEBUG", "SECRET_KEY",
+                        "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # the browser tests set it for themselves
     env["DJANGO_SETTINGS_MODULE"] = "loyalty_site.settings"
     env.update(extra)
     return env

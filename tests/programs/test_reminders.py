@@ -57,3 +57,12 @@ def test_the_reminder_speaks_the_members_language(expiring_soon):
     send_expiry_reminders()
     assert "150 points expire" not in OutboxEmail.objects.get().subject
     assert mail.outbox == []
+
+
+def test_the_reminder_suggests_only_rewards_that_can_be_had(expiring_soon, coffee, mailoutbox,
+                                                             django_capture_on_commit_callbacks):
+    coffee.stock = 0
+    coffee.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_expiry_reminders()
+    assert "Coffee" not in mailoutbox[0].body
