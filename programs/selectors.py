@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce, Replace, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .member_numbers import is_valid_member_number
 from .models import (
     LedgerEntry,
     Member,
@@ -22,7 +23,6 @@ from .models import (
     Store,
 )
 from .points import normalise_code
-from .services import is_valid_member_number
 
 
 def member_for_user(user):

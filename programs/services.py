@@ -1,7 +1,5 @@
 """Writes of the programs core. Each function is one transaction and names the shop's words."""
 
-import secrets
-
 from django.db import IntegrityError, transaction
 
 # Purchases, refunds, rewards, points, API keys and customers enrolled by email live in their
@@ -9,6 +7,7 @@ from django.db import IntegrityError, transaction
 # place to call.
 from .api_keys import create_api_key, note_api_key_used, revoke_api_key
 from .customers import find_or_enrol_customer
+from .member_numbers import is_valid_member_number, luhn_check_digit, new_member_number
 from .models import Member
 from .points import (
     PointsError,
@@ -23,29 +22,7 @@ from .points import (
     use_redemption,
 )
 from .purchases import PurchaseConflict, record_purchase, refund_purchase
-
-
-def luhn_check_digit(digits):
-    """The Luhn check digit for a string of digits: it catches any single mistyped digit."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 0:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return str((10 - total % 10) % 10)
-
-
-def is_valid_member_number(number):
-    return len(number) == 10 and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
-
-
-def new_member_number():
-    # Random rather than sequential, so that a number says nothing about how many members exist.
-    body = str(secrets.randbelow(9 * 10**8) + 10**8)
-    return body + luhn_check_digit(body)
+from .reminders import send_expiry_reminders
 
 
 def enrol_member(*, user, store=None, joined_at=None):
@@ -73,5 +50,6 @@ __all__ = [
     "change_earning_rule", "create_api_key", "enrol_member", "expire_points",
     "find_or_enrol_customer", "is_valid_member_number", "luhn_check_digit", "new_member_number",
     "normalise_code", "note_api_key_used", "pay_with_points", "record_purchase", "redeem_reward",
-    "refund_purchase", "release_pending_points", "revoke_api_key", "use_redemption",
+    "refund_purchase", "release_pending_points", "revoke_api_key", "send_expiry_reminders",
+    "use_redemption",
 ]
