@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .money import format_money
+from .points import MAX_ADJUSTMENT
 
 # Field attributes for the till: no browser autofill or spelling fixes on codes and numbers.
 PLAIN = {"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}
@@ -162,7 +163,7 @@ class PayForm(ProgramChoiceForm):
     prefix = "pay"
 
     points = forms.IntegerField(
-        label=_("Points to use"), min_value=1,
+        label=_("Points to use"), min_value=1, max_value=MAX_ADJUSTMENT,
         widget=forms.NumberInput(attrs={**PLAIN, "inputmode": "numeric"}),
     )
 
@@ -188,7 +189,7 @@ class AdjustForm(ProgramChoiceForm):
         initial=ADD, widget=forms.RadioSelect,
     )
     points = forms.IntegerField(
-        label=_("Points"), min_value=1,
+        label=_("Points"), min_value=1, max_value=MAX_ADJUSTMENT,
         widget=forms.NumberInput(attrs={**PLAIN, "inputmode": "numeric"}),
     )
     reason = forms.CharField(

@@ -127,12 +127,20 @@ def debit(membership, points, kind, *, now, sources=None, may_owe=False, **cause
 
 
 def restore(membership, entry, kind, *, now, **cause):
-    """Give back what `entry` took, to the very lots it came from (their expiry unchanged)."""
+    """Give back what `entry` took, to the very lots it came from (their expiry unchanged).
+
+    What the member owes is paid off first, as when points are earned: points owed and points
+    in lots never stand side by side.
+    """
     points = 0
     for draw in entry.draws.select_related("lot"):
-        PointLot.objects.filter(pk=draw.lot_id).update(remaining=F("remaining") + draw.points)
-        if draw.lot.is_pending:
-            membership.pending += draw.points
+        paid_off = min(membership.points_owed, draw.points)
+        membership.points_owed -= paid_off
+        refill = draw.points - paid_off
+        if refill:
+            PointLot.objects.filter(pk=draw.lot_id).update(remaining=F("remaining") + refill)
+            if draw.lot.is_pending:
+                membership.pending += refill
         points += draw.points
     owed_back = -entry.points - points
     if owed_back:

@@ -245,10 +245,10 @@ class Membership(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="memberships")
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="memberships")
-    balance = models.IntegerField(_("balance"), default=0)
-    pending = models.IntegerField(_("pending points"), default=0)
-    points_owed = models.IntegerField(_("points owed"), default=0)
-    lifetime_earned = models.IntegerField(_("points earned in total"), default=0)
+    balance = models.BigIntegerField(_("balance"), default=0)
+    pending = models.BigIntegerField(_("pending points"), default=0)
+    points_owed = models.BigIntegerField(_("points owed"), default=0)
+    lifetime_earned = models.BigIntegerField(_("points earned in total"), default=0)
     joined_at = models.DateTimeField(_("joined"), default=timezone.now)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
 
@@ -288,7 +288,7 @@ class LedgerEntry(models.Model):
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     points = models.IntegerField(_("points"))
-    balance_after = models.IntegerField(_("balance after"))
+    balance_after = models.BigIntegerField(_("balance after"))
     created_at = models.DateTimeField(_("when"), default=timezone.now)
     # The optional causes are indexed only where set (partial indexes): most entries have one
     # cause, and indexing every NULL made the nightly expiry three times slower.

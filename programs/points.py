@@ -23,6 +23,12 @@ CODE_LENGTH = 12  # 12 characters × 5 bits = 60 random bits
 CODE_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "-": None, " ": None})
 
 
+# Bounds that keep every figure far inside the database's integers, whatever is typed.
+MAX_ADJUSTMENT = 1_000_000
+MAX_POINTS_PER_UNIT = 1000
+MAX_POINTS_PER_VISIT = 10_000
+
+
 class PointsError(ValidationError):
     """A move of points that cannot happen (too few points, a used code, …); nothing changed."""
 
@@ -148,7 +154,7 @@ def pay_with_points(*, member, program, points, store, actor=None, now=None):
     now = now or timezone.now()
     if program.point_value is None:
         raise PointsError({"points": _("This program does not let members pay with points.")})
-    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+    if isinstance(points, bool) or not isinstance(points, int) or not 0 < points <= MAX_ADJUSTMENT:
         raise PointsError({"points": _("Enter a whole number of points above zero.")})
     membership = ledger.lock_memberships(member, [program])[program.pk]
     if membership.available < points:
@@ -176,6 +182,8 @@ def adjust_points(*, member, program, points, reason, actor, now=None):
         raise PointsError({"points": _("Enter a whole number of points other than zero.")})
     if not (reason or "").strip():
         raise PointsError({"reason": _("Say why, so that the next person understands.")})
+    if abs(points) > MAX_ADJUSTMENT:
+        raise PointsError({"points": _("At most %(max)s points at a time.") % {"max": MAX_ADJUSTMENT}})
     limit = settings.CASHIER_ADJUST_LIMIT
     if abs(points) > limit and not actor.has_perm(perm("adjust_points_unlimited")):
         raise PointsError({"points": _("Adjustments above %(limit)s points need a manager.")
@@ -209,7 +217,17 @@ def release_pending_points(*, now=None):
 @transaction.atomic
 def change_earning_rule(*, program, actor, points_per_unit=0, points_per_visit=0,
                         minimum_amount=0, effective_from=None):
-    """Start a new version of the program's earning rule; what was earned stays as it was."""
+    """Start a new version of the program's earning rule; what was earned stays as it was.
+
+    Raises ValidationError for a negative or absurd rate (more than 1,000 points per unit or
+    10,000 per visit), so that no purchase can earn past what the ledger's integers hold.
+    """
+    if not (0 <= points_per_unit <= MAX_POINTS_PER_UNIT):
+        raise ValidationError({"points_per_unit": _("Between 0 and %(max)s points per unit.")
+                               % {"max": MAX_POINTS_PER_UNIT}})
+    if not (0 <= points_per_visit <= MAX_POINTS_PER_VISIT):
+        raise ValidationError({"points_per_visit": _("Between 0 and %(max)s points per visit.")
+                               % {"max": MAX_POINTS_PER_VISIT}})
     last = EarningRule.objects.select_for_update().filter(program=program).order_by("-version").first()
     rule = EarningRule.objects.create(
         program=program, version=(last.version + 1) if last else 1,

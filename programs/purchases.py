@@ -16,6 +16,9 @@ from . import ledger
 from .models import EarningRule, LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
 from .money import parse_amount
 
+# A line's quantity fits the column: seven whole digits and three decimals.
+MAX_QUANTITY = Decimal("10000000")
+
 
 class PurchaseConflict(ValidationError):
     """The receipt number was used before for a different purchase or refund."""
@@ -49,6 +52,9 @@ def _read_items(items, currency):
         try:
             quantity = Decimal(str(item.get("quantity", 1)))
         except ArithmeticError:
+            quantity = Decimal(-1)
+        if not quantity.is_finite() or quantity >= MAX_QUANTITY or (
+                quantity != quantity.quantize(Decimal("0.001"))):
             quantity = Decimal(-1)
         if not item.get("sku") or quantity <= 0:
             raise ValidationError({"items": _("Line %(n)s needs a SKU and a quantity above zero.")
@@ -160,7 +166,7 @@ def refund_purchase(*, purchase, external_id, amount, actor=None, now=None):
             "Only %(left)s of this purchase is left to refund.") % {"left": purchase.amount - refunded}})
     refund = Refund.objects.create(purchase=purchase, external_id=external_id, amount=amount,
                                    recorded_at=now)
-    share = (refunded + amount) / purchase.amount
+    refunded_in_all = refunded + amount
     for membership in memberships.values():
         entries = LedgerEntry.objects.filter(membership=membership, purchase=purchase)
         earned = entries.filter(kind=LedgerEntry.Kind.EARN).aggregate(p=Sum("points"))["p"] or 0
@@ -169,7 +175,8 @@ def refund_purchase(*, purchase, external_id, amount, actor=None, now=None):
         reversed_before = -(LedgerEntry.objects.filter(
             membership=membership, refund__purchase=purchase, kind=LedgerEntry.Kind.REVERSE,
         ).aggregate(p=Sum("points"))["p"] or 0)
-        target = int((earned * share).to_integral_value(rounding=ROUND_FLOOR))
+        # Multiply before dividing: earned × refunded ÷ paid is exact whenever it is whole.
+        target = int((earned * refunded_in_all / purchase.amount).to_integral_value(rounding=ROUND_FLOOR))
         to_reverse = target - reversed_before
         if to_reverse <= 0:
             continue

@@ -54,7 +54,8 @@ def ledger_breaches():
     """Every membership whose cached totals disagree with its entries and lots.
 
     The invariant: balance = sum of entries = sum of lots' remaining - points owed;
-    pending = remaining of pending lots; no lot below zero. Yields one dict per breach.
+    pending = remaining of pending lots; no lot below zero; points owed only when the lots are
+    empty (the next points pay them off). Yields one dict per breach.
     """
     membership = Membership._meta.db_table
     entry = LedgerEntry._meta.db_table
@@ -74,6 +75,7 @@ def ledger_breaches():
            OR m.balance <> COALESCE(l.total, 0) - m.points_owed
            OR m.pending <> COALESCE(l.pending, 0)
            OR COALESCE(l.lowest, 0) < 0
+           OR (m.points_owed > 0 AND COALESCE(l.total, 0) > 0)
         ORDER BY m.id
     """  # noqa: S608 - table names from the models, no input
     with connection.cursor() as cursor:

@@ -325,7 +325,7 @@ def _purchase_message(purchase):
     earned = _points_by_program(selectors.points_moved(
         purchase=purchase, kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS]))
     if not earned:
-        return f"{text} {_('It earned no points.')}"
+        return text + " " + _("It earned no points.")
     for membership, points in earned:
         text += " " + ngettext(
             "%(program)s: %(points)s point earned; %(balance)s.",
@@ -365,7 +365,7 @@ def _refund_message(refund, purchase):
         "amount": format_money(refund.amount, purchase.currency), "receipt": purchase.external_id}
     taken = _points_by_program(selectors.points_moved(refund=refund))
     if not taken:
-        return f"{text} {_('There were no points to take back.')}"
+        return text + " " + _("There were no points to take back.")
     for membership, points in taken:
         text += " " + ngettext(
             "%(program)s: %(points)s point taken back; %(balance)s.",

@@ -288,3 +288,36 @@ def test_each_currency_earns_as_documented(settings, store, customer, currency, 
     assert membership(customer, program).balance == points
     with pytest.raises(ValidationError, match="decimal places"):
         services.record_purchase(store=store, member=customer, external_id="R-2", amount=bad_amount)
+
+
+def test_a_partial_refund_takes_back_exactly_its_share(shop, store, customer):
+    purchase = buy(store, customer, "30.00")
+    refund, _ = services.refund_purchase(purchase=purchase, external_id="F-1", amount="10.00")
+    assert [e.points for e in LedgerEntry.objects.filter(refund=refund)] == [-10]
+
+
+def test_cancelling_a_code_after_a_refund_pays_off_what_is_owed_first(shop, store, customer, coffee):
+    old = timezone.now() - timedelta(days=400)
+    purchase = buy(store, customer, "100.00", now=old)
+    redemption = services.redeem_reward(member=customer, reward=coffee, now=old)
+    services.refund_purchase(purchase=purchase, external_id="F-1", amount="100.00", now=old)
+    services.cancel_redemption(redemption=redemption, now=old)
+    m = membership(customer, shop)
+    assert (m.balance, m.points_owed) == (0, 0)
+    services.expire_points()
+    m.refresh_from_db()
+    assert m.balance == 0
+    assert list(ledger_breaches()) == []
+
+
+def test_absurd_figures_are_refused_before_they_reach_the_database(shop, customer, manager, store):
+    with pytest.raises(services.PointsError, match="At most"):
+        services.adjust_points(member=customer, program=shop, points=3_000_000_000, reason="typo",
+                               actor=manager)
+    with pytest.raises(ValidationError, match="points per unit"):
+        services.change_earning_rule(program=shop, actor=None, points_per_unit=Decimal("100000"))
+    for quantity in ["NaN", "Infinity", "0.0001", "1e9"]:
+        with pytest.raises(ValidationError, match="quantity"):
+            services.record_purchase(store=store, member=customer, external_id="R-1", amount="1.00",
+                                     items=[{"sku": "A", "quantity": quantity, "unit_price": "1.00"}])
+    assert not LedgerEntry.objects.exists()
