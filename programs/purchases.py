@@ -24,9 +24,13 @@ class PurchaseConflict(ValidationError):
     """The receipt number was used before for a different purchase or refund."""
 
 
-def earning_rule_at(program, when):
-    return (EarningRule.objects.filter(program=program, effective_from__lte=when)
-            .order_by("-effective_from", "-version").first())
+def earning_rules_at(programs, when):
+    """The rule in force at `when` for each program, by program id (one query for them all)."""
+    rules = {}
+    for rule in (EarningRule.objects.filter(program__in=programs, effective_from__lte=when)
+                 .order_by("program_id", "-effective_from", "-version")):
+        rules.setdefault(rule.program_id, rule)
+    return rules
 
 
 def points_for(program, rule, amount):
@@ -99,17 +103,17 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
     programs = list(Program.objects.filter(is_active=True).order_by("pk"))
     memberships = ledger.lock_memberships(member, programs)
 
-    existing = Purchase.objects.filter(store=store, external_id=external_id).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                purchase = Purchase.objects.create(
-                    store=store, member=member, external_id=external_id, amount=amount,
-                    currency=currency, occurred_at=occurred_at, recorded_at=now,
-                )
-        except IntegrityError:
-            # The same receipt, reported at this very moment for another member's card.
-            existing = Purchase.objects.get(store=store, external_id=external_id)
+    # Under the lock, a repeat of this member's purchase has committed already; the unique
+    # constraint catches it (and the same receipt sent for another member's card).
+    existing = None
+    try:
+        with transaction.atomic():
+            purchase = Purchase.objects.create(
+                store=store, member=member, external_id=external_id, amount=amount,
+                currency=currency, occurred_at=occurred_at, recorded_at=now,
+            )
+    except IntegrityError:
+        existing = Purchase.objects.get(store=store, external_id=external_id)
     if existing is not None:
         if existing.member_id != member.pk or existing.amount != amount:
             raise PurchaseConflict({"external_id": _(
@@ -120,8 +124,9 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
     for line in lines:
         line.purchase = purchase
     PurchaseItem.objects.bulk_create(lines)
+    rules = earning_rules_at(programs, occurred_at)
     for program in programs:
-        rule = earning_rule_at(program, occurred_at)
+        rule = rules.get(program.pk)
         points = points_for(program, rule, amount)
         if points <= 0:
             continue
