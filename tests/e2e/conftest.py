@@ -79,6 +79,7 @@ def open_page(browser, live_server):
     """
     expect.set_options(timeout=TIMEOUT_MS)
     contexts = []
+    violations = []
 
     def open_(viewport=DESKTOP, *, as_user=None):
         context = browser.new_context(base_url=live_server.url, viewport=viewport, locale="en-GB")
@@ -91,11 +92,16 @@ def open_page(browser, live_server):
             context.add_cookies([
                 {"name": cookie.key, "value": cookie.value, "url": live_server.url},
             ])
-        return context.new_page()
+        page = context.new_page()
+        # Anything the Content Security Policy blocks is a bug: a page that relies on it breaks.
+        page.on("console", lambda message: violations.append(message.text)
+                if "Content Security Policy" in message.text else None)
+        return page
 
     yield open_
     for context in contexts:
         context.close()
+    assert violations == [], violations
 
 
 @pytest.fixture

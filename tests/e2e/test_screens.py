@@ -29,6 +29,11 @@ SCREENS = {
     "staff-overview": ("manager", "/staff/", 200),
     "staff-team": ("manager", "/staff/team/", 200),
     "staff-outbox": ("manager", "/staff/outbox/", 200),
+    "member-points": ("member", "/points/", 200),
+    "member-rewards": ("member", "/rewards/", 200),
+    "member-codes": ("member", "/codes/", 200),
+    "member-card": ("member", "/card/", 200),
+    "staff-till": ("manager", "/staff/till/", 200),
 }
 
 

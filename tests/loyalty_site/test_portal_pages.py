@@ -132,3 +132,10 @@ def test_the_admin_lists_open_for_a_superuser(client, db):
         if model._meta.app_label in {"programs", "loyalty_site"}:
             url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
             assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts/login/", "/staff/login/"])
+def test_every_page_carries_a_strict_content_security_policy(client, path):
+    policy = client.get(path)["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
