@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from programs.api import errors as api_errors
 from programs.api import views as api
+from programs.views import exports
 from programs.views import portal as points_portal
 from programs.views import staff as till
 
@@ -34,6 +35,9 @@ staff_patterns = [
     path("team/<int:user_id>/remove/", staff.remove_from_team, name="remove_from_team"),
     path("outbox/", staff.outbox, name="outbox"),
     path("outbox/<int:email_id>/retry/", staff.retry_email, name="retry_email"),
+    path("exports/", exports.export_page, name="exports"),
+    path("exports/members.csv", exports.export_members, name="export_members"),
+    path("exports/ledger.csv", exports.export_ledger, name="export_ledger"),
     path("till/", till.till, name="till"),
     path("till/store/", till.choose_store, name="till_store"),
     path("till/code/", till.accept_code, name="till_accept_code"),

@@ -201,3 +201,16 @@ class AdjustForm(ProgramChoiceForm):
     def signed_points(self):
         points = self.cleaned_data["points"]
         return -points if self.cleaned_data["direction"] == self.TAKE else points
+
+
+class LedgerExportForm(forms.Form):
+    since = forms.DateField(label=_("From"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To (inclusive)"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError(_("The first day must come before the last."))
+        return data
