@@ -34,6 +34,7 @@ SCREENS = {
     "member-codes": ("member", "/codes/", 200),
     "member-card": ("member", "/card/", 200),
     "staff-till": ("manager", "/staff/till/", 200),
+    "staff-exports": ("manager", "/staff/exports/", 200),
 }
 
 
