@@ -31,5 +31,5 @@ class AccountAdapter(DefaultAccountAdapter):
 
         user = super().save_user(request, user, form, commit=commit)
         if commit:
-            enrol_member(user=user)
+            enrol_member(user=user, source="portal", request=request)
         return user

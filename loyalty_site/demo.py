@@ -118,7 +118,8 @@ def members(rng, store_list):
         password = DEMO_PASSWORD if email == MEMBER_EMAIL else None
         user = verified_user(email=email, name=name, password=password, language=language)
         result.append(program_services.enrol_member(
-            user=user, store=rng.choice(store_list), joined_at=now - timedelta(days=days_ago)))
+            user=user, store=rng.choice(store_list), joined_at=now - timedelta(days=days_ago),
+            source="demo"))
     return result
 
 

@@ -10,21 +10,23 @@ from django.utils.translation import gettext as _
 from .models import Member
 
 
-def _enrol(user, store):
+def _enrol(user, store, source, referral_code):
     # Imported here: programs.services re-exports this module, and enrol_member lives there.
     from .services import enrol_member
 
-    return enrol_member(user=user, store=store)
+    return enrol_member(user=user, store=store, source=source, referral_code=referral_code)
 
 
 @transaction.atomic
-def find_or_enrol_customer(*, email, store=None, name="", phone="", language=None):
+def find_or_enrol_customer(*, email, store=None, name="", phone="", language=None, source="api",
+                           referral_code=""):
     """Find the person with this email (any case) or create them, and make sure they have a card.
 
     Returns (member, created): `created` is True when the member card is new. A person created
     here has no usable password; signing up later with the same email lets them set one. An
     existing person's name, phone and language are left as they are: the till does not overwrite
-    what the member has set. Raises ValidationError for a bad email or language.
+    what the member has set. `source` and `referral_code` go with the new card's
+    `member_enrolled` signal. Raises ValidationError for a bad email or language.
     """
     email = (email or "").strip()
     try:
@@ -51,5 +53,5 @@ def find_or_enrol_customer(*, email, store=None, name="", phone="", language=Non
             # The same person, enrolled by a parallel request a moment ago.
             user = people.get(email__iexact=email)
     had_card = Member.objects.filter(user=user).exists()
-    member = _enrol(user, store)
+    member = _enrol(user, store, source, referral_code)
     return member, not had_card

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.services import log_staff_action
 
-from . import ledger
+from . import ledger, signals
 from .models import EarningRule, LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
 from .money import parse_amount
 
@@ -81,7 +81,7 @@ def _check_currency(currency):
 
 @transaction.atomic
 def record_purchase(*, store, member, external_id, amount, currency=None, occurred_at=None,
-                    items=None, actor=None, now=None):
+                    items=None, actor=None, referral_code="", now=None):
     """Record a purchase once per store and receipt number, and earn its points.
 
     Returns (purchase, created). The same purchase reported again returns the first one and
@@ -89,7 +89,8 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
     PurchaseConflict. Points are earned in every active program under the earning rule in force
     when the purchase happened, pending for the program's return window. Raises
     ValidationError for a bad amount, a foreign currency or bad item lines, writing nothing.
-    `actor` is the cashier when the till records it; the entries name them.
+    `actor` is the cashier when the till records it; the entries name them. A new purchase
+    is announced with `signals.purchase_recorded`, with the referral code the cashier typed.
     """
     now = now or timezone.now()
     currency = _check_currency(currency)
@@ -135,6 +136,8 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
         ledger.credit(membership, points, LedgerEntry.Kind.EARN, now=now,
                       pending_until=pending_until, purchase=purchase, rule=rule, actor=actor)
         ledger.save_totals(membership)
+    signals.purchase_recorded.send(sender=Purchase, purchase=purchase, actor=actor,
+                                   referral_code=(referral_code or "").strip())
     return purchase, True
 
 
@@ -193,6 +196,7 @@ def refund_purchase(*, purchase, external_id, amount, actor=None, now=None):
                      sources=[own_lots, ledger.spendable_lots(membership), other_pending],
                      purchase=purchase, refund=refund, actor=actor)
         ledger.save_totals(membership)
+    signals.purchase_refunded.send(sender=Refund, refund=refund, actor=actor)
     if actor is not None:
         log_staff_action(actor=actor, action="programs.purchase.refunded",
                          data={"purchase": purchase.external_id, "store": purchase.store_id,

@@ -2,6 +2,8 @@
 
 from django.db import IntegrityError, transaction
 
+from . import signals
+
 # Purchases, refunds, rewards, points, API keys and customers enrolled by email live in their
 # own modules; they are re-exported here so that views, the API, commands and tasks have one
 # place to call.
@@ -25,8 +27,13 @@ from .purchases import PurchaseConflict, record_purchase, refund_purchase
 from .reminders import send_expiry_reminders
 
 
-def enrol_member(*, user, store=None, joined_at=None):
-    """Give a person a member card; harmless when they already have one. Returns the member."""
+@transaction.atomic
+def enrol_member(*, user, store=None, joined_at=None, source="portal", referral_code="", request=None):
+    """Give a person a member card; harmless when they already have one. Returns the member.
+
+    A new card is announced with `signals.member_enrolled`, carrying where the person joined
+    and the referral code they gave, if any.
+    """
     existing = Member.objects.filter(user=user).first()
     if existing is not None:
         return existing
@@ -34,15 +41,22 @@ def enrol_member(*, user, store=None, joined_at=None):
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                return Member.objects.create(
+                member = Member.objects.create(
                     user=user, number=new_member_number(), joined_store=store, **extra
                 )
+            break
         except IntegrityError:
             # Either the person was enrolled by a parallel request, or the number was taken.
             existing = Member.objects.filter(user=user).first()
             if existing is not None:
                 return existing
-    raise RuntimeError("Could not find a free member number in five tries.")
+    else:
+        raise RuntimeError("Could not find a free member number in five tries.")
+    signals.member_enrolled.send(
+        sender=Member, member=member, store=store, source=source,
+        referral_code=(referral_code or "").strip(), request=request,
+    )
+    return member
 
 
 __all__ = [

@@ -93,10 +93,10 @@ class MemberCreateView(StoreView):
     @idempotent
     def post(self, request):
         data = self.read(s.MemberCreateSerializer)
-        # data["referral_code"] is accepted and reserved: referrals will be credited from it.
         member, created = find_or_enrol_customer(
             email=data["email"], store=self.store, name=data["name"], phone=data["phone"],
-            language=data.get("language"),
+            language=data.get("language"), source="api",
+            referral_code=data.get("referral_code", ""),
         )
         return Response(s.MemberSerializer(member).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
