@@ -308,6 +308,8 @@ class LedgerEntry(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.PROTECT, related_name="+", db_index=False)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # What earned a bonus ("referral:42:friend", "survey-invitation:7"), so that it is paid once.
+    cause_key = models.CharField(_("cause"), max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -315,6 +317,8 @@ class LedgerEntry(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(points=0), name="ledger_entry_points_not_zero"),
+            models.UniqueConstraint(fields=["membership", "cause_key"], condition=~models.Q(cause_key=""),
+                                    name="ledger_entry_cause_once"),
         ]
         indexes = [
             models.Index(fields=["membership", "-created_at"], name="ledger_membership_idx"),
@@ -438,7 +442,8 @@ class Reward(models.Model):
 
 
 class Redemption(models.Model):
-    """A reward a member has paid for with points, shown at the till as a single-use code."""
+    """A reward a member has paid for with points (or was given), shown at the till as a
+    single-use code."""
 
     class Status(models.TextChoices):
         ISSUED = "issued", _("Ready to use")
@@ -457,11 +462,17 @@ class Redemption(models.Model):
     used_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # Set for a reward given as a gift ("referral:42:friend"), so that it is given once.
+    cause_key = models.CharField(_("cause"), max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("redemption")
         verbose_name_plural = _("redemptions")
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "cause_key"], condition=~models.Q(cause_key=""),
+                                    name="redemption_cause_once"),
+        ]
 
     def __str__(self):
         return f"{self.reward} {self.display_code}"

@@ -27,6 +27,7 @@ CODE_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "-": No
 MAX_ADJUSTMENT = 1_000_000
 MAX_POINTS_PER_UNIT = 1000
 MAX_POINTS_PER_VISIT = 10_000
+CAUSE_KEY_LENGTH = LedgerEntry._meta.get_field("cause_key").max_length
 
 
 class PointsError(ValidationError):
@@ -47,16 +48,9 @@ def _too_few(available, needed):
                                     "this needs %(needed)s.") % {"available": available, "needed": needed}})
 
 
-@transaction.atomic
-def redeem_reward(*, member, reward, actor=None, now=None):
-    """Spend points on a reward and issue its single-use code.
-
-    Raises PointsError when the reward is not available (inactive, outside its dates, out of
-    stock) or the member has too few points; nothing is written then.
-    """
-    now = now or timezone.now()
-    membership = ledger.lock_memberships(member, [reward.program])[reward.program_id]
-    # The reward row is locked after the membership: every redemption takes them in that order.
+def _lock_available_reward(reward, now):
+    """Lock the reward row and check it can be given now. Lock it after the membership: every
+    redemption takes them in that order."""
     reward = Reward.objects.select_for_update(of=("self",)).select_related("program").get(pk=reward.pk)
     if not (reward.is_active and reward.program.is_active) or (
         reward.valid_from and reward.valid_from > now
@@ -66,8 +60,11 @@ def redeem_reward(*, member, reward, actor=None, now=None):
         raise PointsError({"reward": _("This reward is not available now.")})
     if reward.stock is not None and reward.stock < 1:
         raise PointsError({"reward": _("This reward is out of stock.")})
-    if membership.available < reward.cost:
-        raise _too_few(membership.available, reward.cost)
+    return reward
+
+
+def _issue_code(membership, reward, *, points, now, cause_key=""):
+    """Take one from the reward's stock and issue its single-use code."""
     if reward.stock is not None:
         Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - 1)
     expires_at = now + timedelta(days=reward.code_valid_days)
@@ -76,16 +73,85 @@ def redeem_reward(*, member, reward, actor=None, now=None):
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                redemption = Redemption.objects.create(
+                return Redemption.objects.create(
                     membership=membership, reward=reward, code=new_redemption_code(),
-                    points=reward.cost, created_at=now, expires_at=expires_at)
-            break
+                    points=points, created_at=now, expires_at=expires_at, cause_key=cause_key)
         except IntegrityError:
             continue  # 2^60 codes: a collision is all but impossible, and harmless to retry
+    raise RuntimeError("Could not find a free redemption code in three tries.")
+
+
+@transaction.atomic
+def redeem_reward(*, member, reward, actor=None, now=None):
+    """Spend points on a reward and issue its single-use code.
+
+    Raises PointsError when the reward is not available (inactive, outside its dates, out of
+    stock) or the member has too few points; nothing is written then.
+    """
+    now = now or timezone.now()
+    membership = ledger.lock_memberships(member, [reward.program])[reward.program_id]
+    reward = _lock_available_reward(reward, now)
+    if membership.available < reward.cost:
+        raise _too_few(membership.available, reward.cost)
+    redemption = _issue_code(membership, reward, points=reward.cost, now=now)
     ledger.debit(membership, reward.cost, LedgerEntry.Kind.REDEEM, now=now, redemption=redemption,
                  actor=actor)
     ledger.save_totals(membership)
     return redemption
+
+
+def _check_cause_key(cause_key):
+    cause_key = str(cause_key or "").strip()
+    if not cause_key or len(cause_key) > CAUSE_KEY_LENGTH:
+        # A programming error, not bad input from a person: without a key nothing is idempotent.
+        raise ValueError(f"cause_key must be 1 to {CAUSE_KEY_LENGTH} characters")
+    return cause_key
+
+
+@transaction.atomic
+def grant_points(*, member, program, points, cause_key, reason="", kind=LedgerEntry.Kind.BONUS,
+                 pending_days=0, counts_as_earned=True, actor=None, now=None):
+    """Credit points that something other than a purchase earned: a referral, a survey answer,
+    a birthday, an imported opening balance.
+
+    `cause_key` names the cause ("referral:42:friend", "survey-invitation:7"); a membership gets
+    points for a cause once only, which a unique constraint guarantees even for parallel calls.
+    Returns (entry, created): a repeat returns the first entry and credits nothing. Points stay
+    pending for `pending_days`. Raises PointsError for a number of points that is not a whole
+    number from 1 to MAX_ADJUSTMENT.
+    """
+    now = now or timezone.now()
+    cause_key = _check_cause_key(cause_key)
+    if isinstance(points, bool) or not isinstance(points, int) or not 0 < points <= MAX_ADJUSTMENT:
+        raise PointsError({"points": _("Enter a whole number of points from 1 to %(max)s.")
+                           % {"max": MAX_ADJUSTMENT}})
+    membership = ledger.lock_memberships(member, [program])[program.pk]
+    # Under the lock, a first grant for this cause has committed already if there was one.
+    existing = LedgerEntry.objects.filter(membership=membership, cause_key=cause_key).first()
+    if existing is not None:
+        return existing, False
+    entry = ledger.credit(
+        membership, points, kind, now=now, counts_as_earned=counts_as_earned,
+        pending_until=now + timedelta(days=pending_days) if pending_days else None,
+        cause_key=cause_key, reason=str(reason)[:300], actor=actor,
+    )
+    ledger.save_totals(membership)
+    return entry, True
+
+
+@transaction.atomic
+def grant_reward(*, member, reward, cause_key, now=None):
+    """Give a member a reward's code free of charge (a referral or birthday gift), once per
+    cause. Returns (redemption, created). Raises PointsError when the reward is not available
+    now or out of stock; nothing is written then."""
+    now = now or timezone.now()
+    cause_key = _check_cause_key(cause_key)
+    membership = ledger.lock_memberships(member, [reward.program])[reward.program_id]
+    existing = Redemption.objects.filter(membership=membership, cause_key=cause_key).first()
+    if existing is not None:
+        return existing, False
+    reward = _lock_available_reward(reward, now)
+    return _issue_code(membership, reward, points=0, now=now, cause_key=cause_key), True
 
 
 @transaction.atomic

@@ -17,6 +17,8 @@ from .points import (
     cancel_redemption,
     change_earning_rule,
     expire_points,
+    grant_points,
+    grant_reward,
     normalise_code,
     pay_with_points,
     redeem_reward,
@@ -62,7 +64,8 @@ def enrol_member(*, user, store=None, joined_at=None, source="portal", referral_
 __all__ = [
     "PointsError", "PurchaseConflict", "adjust_points", "cancel_redemption",
     "change_earning_rule", "create_api_key", "enrol_member", "expire_points",
-    "find_or_enrol_customer", "is_valid_member_number", "luhn_check_digit", "new_member_number",
+    "find_or_enrol_customer", "grant_points", "grant_reward", "is_valid_member_number",
+    "luhn_check_digit", "new_member_number",
     "normalise_code", "note_api_key_used", "pay_with_points", "record_purchase", "redeem_reward",
     "refund_purchase", "release_pending_points", "revoke_api_key", "send_expiry_reminders",
     "use_redemption",
