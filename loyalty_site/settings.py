@@ -52,6 +52,13 @@ TIME_ZONE = env.str("SHOP_TIME_ZONE", default="Europe/Stockholm")
 # Points a cashier may add or take away in one adjustment; managers have no limit.
 CASHIER_ADJUST_LIMIT = env.int("CASHIER_ADJUST_LIMIT", default=500)
 
+# The dashboard's customer lifetime value: gross margin (1 = revenue) and expected years a
+# customer stays (docs/metrics.md); and how long a computed figure may be shown before it is
+# computed again.
+METRICS_GROSS_MARGIN = env.str("METRICS_GROSS_MARGIN", default="1")
+METRICS_CUSTOMER_LIFESPAN_YEARS = env.str("METRICS_CUSTOMER_LIFESPAN_YEARS", default="3")
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=300)
+
 # --- Applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
     "loyalty_site",

@@ -1,0 +1,510 @@
+"""Loyalty metrics over the programs data: read-only figures for the staff dashboard.
+
+Every metric is a plain function taking a `MetricFilter` (a period of whole days in the shop's
+time zone, optionally one store and one program) and returning a `MetricResult`: the value for
+the period with its sample size, the same for the previous period, and a trend series of the
+twelve weeks or months that end with the period. docs/metrics.md gives each formula.
+
+Definitions used throughout:
+- A *customer in a period* is a member with at least one purchase in it (at the filtered store;
+  with a program filter, a member of that program). Refunds do not undo a visit.
+- A period's *previous period* is the same number of calendar months before it when it is
+  whole months (so "November" compares with "October"), otherwise the same number of days.
+- A value is None when its denominator is zero: never a division by zero, never a fake 0.
+
+Points belong to a member, not to a store: the points metrics follow the program filter and
+ignore the store filter (`MetricResult.store_filtered` is False for them, and the page says so).
+
+Tiers, paid memberships, surveys and referrals are not in this module: they add their figures
+through `loyalty_site.dashboard` (metrics) and `register_engagement_source` (engagement).
+"""
+
+import calendar
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    LedgerEntry,
+    Member,
+    Membership,
+    PointLot,
+    Program,
+    Purchase,
+    PurchaseItem,
+    Redemption,
+    Refund,
+)
+from .money import round_money
+
+# Series: this many buckets, weeks for periods up to WEEKLY_UP_TO_DAYS long, months beyond.
+SERIES_LENGTH = 12
+WEEKLY_UP_TO_DAYS = 31
+# The breakage estimate looks back this far from the end of the period.
+BREAKAGE_HISTORY_DAYS = 365
+
+PERCENT = Decimal("0.1")
+RATIO = Decimal("0.01")
+
+
+def _midnight(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _add_months(day, months):
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(month_index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _month_end(day):
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+@dataclass(frozen=True)
+class MetricFilter:
+    """Which figures to count: the days from `start` to `end` (both included, in the shop's time
+    zone), and optionally one store and one program. Tier and segment will join them."""
+
+    start: date
+    end: date
+    store: object = None
+    program: object = None
+    # Figures several metrics share (purchases, ledger flows) are computed once per filter.
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def __post_init__(self):
+        if self.end < self.start:
+            raise ValueError("a period cannot end before it starts")
+
+    @property
+    def since(self):
+        return _midnight(self.start)
+
+    @property
+    def until(self):
+        """The first moment after the period (exclusive bound)."""
+        return _midnight(self.end + timedelta(days=1))
+
+    @property
+    def days(self):
+        return (self.end - self.start).days + 1
+
+    def _months(self):
+        """How many calendar months the period covers exactly, or 0 when it is not whole months."""
+        if self.start.day != 1 or self.end != _month_end(self.end):
+            return 0
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    def _with_days(self, start, end):
+        return MetricFilter(start=start, end=end, store=self.store, program=self.program)
+
+    def previous(self):
+        """The period just before, of the same length (in months when whole months)."""
+        if "previous" not in self.memo:
+            months = self._months()
+            if months:
+                start = _add_months(self.start, -months)
+                previous = self._with_days(start, _month_end(_add_months(start, months - 1)))
+            else:
+                previous = self._with_days(self.start - timedelta(days=self.days),
+                                           self.start - timedelta(days=1))
+            self.memo["previous"] = previous
+        return self.memo["previous"]
+
+    @property
+    def bucket(self):
+        """"week" or "month": the steps of the trend series."""
+        return "week" if self.days <= WEEKLY_UP_TO_DAYS else "month"
+
+    def buckets(self):
+        """The SERIES_LENGTH weeks (Monday to Sunday) or calendar months ending with the one that
+        holds the period's last day, oldest first, as filters with this one's store and program."""
+        if "buckets" not in self.memo:
+            if self.bucket == "week":
+                last = self.end - timedelta(days=self.end.weekday())
+                starts = [last - timedelta(weeks=n) for n in range(SERIES_LENGTH - 1, -1, -1)]
+                buckets = [self._with_days(s, s + timedelta(days=6)) for s in starts]
+            else:
+                last = self.end.replace(day=1)
+                starts = [_add_months(last, -n) for n in range(SERIES_LENGTH - 1, -1, -1)]
+                buckets = [self._with_days(s, _month_end(s)) for s in starts]
+            # Each bucket's previous period is the bucket before it, so retention's series
+            # reuses the figures the series already has.
+            for before, after in itertools.pairwise(buckets):
+                after.memo["previous"] = before
+            self.memo["buckets"] = buckets
+        return self.memo["buckets"]
+
+    def memoised(self, name, compute):
+        if name not in self.memo:
+            self.memo[name] = compute(self)
+        return self.memo[name]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A metric's value for one period and how many it was computed from (customers, members,
+    memberships…: each metric says). `value` is None when there is nothing to divide by."""
+
+    value: object
+    sample: int
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    current: Figure
+    previous: Figure | None
+    # [(first day of the bucket, Figure)], oldest first; empty for a forecast.
+    series: list
+    store_filtered: bool = True
+
+    @property
+    def change(self):
+        """Current minus previous value, or None when either is missing."""
+        if self.previous is None or self.current.value is None or self.previous.value is None:
+            return None
+        return self.current.value - self.previous.value
+
+
+def _trend(figure, period, *, store_filtered=True):
+    """A MetricResult from a function period -> Figure, applied to the period, the one before
+    and each bucket of the series."""
+    return MetricResult(
+        current=figure(period),
+        previous=figure(period.previous()),
+        series=[(bucket.start, figure(bucket)) for bucket in period.buckets()],
+        store_filtered=store_filtered,
+    )
+
+
+def _share(part, whole, places=PERCENT):
+    """part ÷ whole in per cent, or None when whole is zero."""
+    if not whole:
+        return None
+    return (Decimal(100) * part / whole).quantize(places)
+
+
+def _ratio(part, whole, places=RATIO):
+    if not whole:
+        return None
+    return (Decimal(part) / whole).quantize(places)
+
+
+# --- Purchases ---------------------------------------------------------------------------------
+
+
+def _purchases(period):
+    purchases = Purchase.objects.filter(occurred_at__gte=period.since, occurred_at__lt=period.until)
+    if period.store is not None:
+        purchases = purchases.filter(store=period.store)
+    if period.program is not None:
+        # One membership per member and program, so the join repeats no purchase.
+        purchases = purchases.filter(member__memberships__program=period.program)
+    return purchases
+
+
+def _purchase_figures(period):
+    """{"customers", "repeaters" (customers with two purchases or more), "purchases", "sales"
+    (amounts less what was refunded of them so far)}. Two queries."""
+    per_customer = (_purchases(period).values("member")
+                    .annotate(visits=Count("pk"), spent=Sum("amount")))
+    figures = per_customer.aggregate(
+        customers=Count("member"),
+        repeaters=Count("member", filter=Q(visits__gt=1)),
+        purchases=Coalesce(Sum("visits"), 0),
+        amounts=Coalesce(Sum("spent"), Decimal(0)),
+    )
+    refunded = Refund.objects.filter(purchase__in=_purchases(period)).aggregate(
+        total=Coalesce(Sum("amount"), Decimal(0)))["total"]
+    figures["sales"] = figures.pop("amounts") - refunded
+    return figures
+
+
+def purchase_figures(period):
+    return period.memoised("purchases", _purchase_figures)
+
+
+def repurchase_rate(period):
+    """Customers with more than one purchase ÷ customers in the period, in per cent."""
+    def figure(p):
+        f = purchase_figures(p)
+        return Figure(_share(f["repeaters"], f["customers"]), f["customers"])
+    return _trend(figure, period)
+
+
+def member_sales(period):
+    """What members bought in the period, less refunds of those purchases."""
+    def figure(p):
+        f = purchase_figures(p)
+        return Figure(round_money(f["sales"]), f["purchases"])
+    return _trend(figure, period)
+
+
+def average_order_value(period):
+    """Member sales ÷ purchases in the period."""
+    def figure(p):
+        f = purchase_figures(p)
+        value = round_money(f["sales"] / f["purchases"]) if f["purchases"] else None
+        return Figure(value, f["purchases"])
+    return _trend(figure, period)
+
+
+def _category_figures(period):
+    per_customer = (PurchaseItem.objects.filter(purchase__in=_purchases(period)).exclude(category="")
+                    .values("purchase__member").annotate(categories=Count("category", distinct=True)))
+    return per_customer.aggregate(single=Count("purchase__member", filter=Q(categories=1)),
+                                  several=Count("purchase__member", filter=Q(categories__gt=1)))
+
+
+def upsell_ratio(period):
+    """Customers who bought from more than one product category ÷ customers who bought from
+    exactly one, counting only purchases whose lines carry a category."""
+    def figure(p):
+        f = p.memoised("categories", _category_figures)
+        return Figure(_ratio(f["several"], f["single"]), f["single"] + f["several"])
+    return _trend(figure, period)
+
+
+def _retained(period):
+    """Customers of the period who were also customers of the previous period."""
+    before = _purchases(period.previous()).values("member")
+    return (_purchases(period).filter(member__in=before)
+            .aggregate(n=Count("member", distinct=True))["n"])
+
+
+def _retention_figure(period, *, churn):
+    at_start = purchase_figures(period.previous())["customers"]
+    retained = period.memoised("retained", _retained)
+    return Figure(_share(at_start - retained if churn else retained, at_start), at_start)
+
+
+def retention_rate(period):
+    """(Customers at end − new customers) ÷ customers at start, in per cent, where the customers
+    at start are the previous period's, the customers at end this period's, and the new ones
+    those of this period who were not customers in the previous one: that is, the share of the
+    previous period's customers who bought again in this one."""
+    return _trend(lambda p: _retention_figure(p, churn=False), period)
+
+
+def churn_rate(period):
+    """100 % − retention rate: the share of the previous period's customers who did not buy."""
+    return _trend(lambda p: _retention_figure(p, churn=True), period)
+
+
+def customer_lifetime_value(period):
+    """Average order value × purchases per customer per year × expected lifespan in years ×
+    margin (settings.METRICS_CUSTOMER_LIFESPAN_YEARS, settings.METRICS_GROSS_MARGIN). The
+    frequency is the period's purchases per customer scaled to 365 days."""
+    lifespan = Decimal(str(settings.METRICS_CUSTOMER_LIFESPAN_YEARS))
+    margin = Decimal(str(settings.METRICS_GROSS_MARGIN))
+
+    def figure(p):
+        f = purchase_figures(p)
+        if not f["customers"]:
+            return Figure(None, 0)
+        # AOV × frequency = sales ÷ purchases × purchases ÷ customers × 365 ÷ days.
+        yearly = f["sales"] / f["customers"] * Decimal(365) / p.days
+        return Figure(round_money(yearly * lifespan * margin), f["customers"])
+    return _trend(figure, period)
+
+
+# --- Members and engagement ------------------------------------------------------------------
+
+
+def _members(period):
+    """Members who had joined by the end of the period (at the store, in the program)."""
+    if period.program is not None:
+        members = Member.objects.filter(memberships__program=period.program,
+                                        memberships__joined_at__lt=period.until)
+    else:
+        members = Member.objects.filter(joined_at__lt=period.until)
+    if period.store is not None:
+        members = members.filter(joined_store=period.store)
+    return members
+
+
+def _member_counts(period):
+    joined = "memberships__joined_at" if period.program is not None else "joined_at"
+    return _members(period).aggregate(
+        members=Count("pk"), new=Count("pk", filter=Q(**{f"{joined}__gte": period.since})))
+
+
+def member_counts(period):
+    return period.memoised("members", _member_counts)
+
+
+def new_members(period):
+    """Members who joined in the period (joined the program, with a program filter; joined at
+    the store, with a store filter)."""
+    def figure(p):
+        f = member_counts(p)
+        return Figure(f["new"], f["members"])
+    return _trend(figure, period)
+
+
+@dataclass(frozen=True)
+class EngagementSource:
+    """Something members do that counts towards the engagement score, `weight` points each.
+    `count(period)` answers how many times members in the period's scope did it."""
+
+    key: str
+    label: object
+    weight: int
+    count: object
+
+
+ENGAGEMENT_SOURCES = {}
+
+
+def register_engagement_source(source):
+    """Add a kind of action to the engagement score (surveys: answers; referrals: referrals).
+    Registering the same key again replaces it, so a reloaded app does not count twice."""
+    ENGAGEMENT_SOURCES[source.key] = source
+
+
+def _redemptions(period):
+    redemptions = Redemption.objects.filter(created_at__gte=period.since,
+                                            created_at__lt=period.until).exclude(
+        status=Redemption.Status.CANCELLED)
+    if period.program is not None:
+        redemptions = redemptions.filter(membership__program=period.program)
+    if period.store is not None:
+        redemptions = redemptions.filter(used_store=period.store)
+    return redemptions
+
+
+register_engagement_source(EngagementSource(
+    key="visits", label=_("visits (purchases)"), weight=1,
+    count=lambda period: purchase_figures(period)["purchases"]))
+register_engagement_source(EngagementSource(
+    key="redemptions", label=_("rewards redeemed"), weight=3,
+    count=lambda period: _redemptions(period).count()))
+
+
+def engagement_score(period):
+    """The weighted sum of what members did in the period ÷ members: each source's count times
+    its weight (visits 1, rewards redeemed 3; survey answers and referrals when those apps
+    register theirs), divided by the members who had joined by the end of the period."""
+    def figure(p):
+        members = member_counts(p)["members"]
+        actions = sum(source.weight * source.count(p) for source in ENGAGEMENT_SOURCES.values())
+        return Figure(_ratio(actions, members), members)
+    return _trend(figure, period)
+
+
+# --- Points ------------------------------------------------------------------------------------
+
+
+def _points_scope(queryset, period, program="membership__program"):
+    if period.program is not None:
+        queryset = queryset.filter(**{program: period.program})
+    return queryset
+
+
+def _outstanding_by_program(period):
+    """{program id: points outstanding at the end of the period}: the balances now less what the
+    ledger moved since (entries after the end are few for a recent period, and indexed)."""
+    now = dict(_points_scope(Membership.objects.all(), period, program="program")
+               .values_list("program").annotate(points=Sum("balance")).order_by())
+    since = (_points_scope(LedgerEntry.objects.filter(created_at__gte=period.until), period)
+             .values_list("membership__program").annotate(points=Sum("points")).order_by())
+    outstanding = dict(now)
+    for program_id, points in since:
+        outstanding[program_id] = outstanding.get(program_id, 0) - points
+    return outstanding
+
+
+def outstanding_by_program(period):
+    return period.memoised("outstanding", _outstanding_by_program)
+
+
+def _point_values():
+    return dict(Program.objects.filter(point_value__isnull=False).values_list("pk", "point_value"))
+
+
+def points_outstanding(period):
+    """Points members hold at the end of the period (balances, including pending points)."""
+    def figure(p):
+        by_program = outstanding_by_program(p)
+        return Figure(sum(by_program.values()), len(by_program))
+    return _trend(figure, period, store_filtered=False)
+
+
+def points_liability(period):
+    """Points outstanding × each program's point value: what the shop owes its members. Programs
+    without a point value (members cannot pay with points) add nothing."""
+    values = _point_values()
+
+    def figure(p):
+        by_program = outstanding_by_program(p)
+        liability = sum((max(points, 0) * values[pk] for pk, points in by_program.items()
+                         if pk in values), Decimal(0))
+        return Figure(round_money(liability), len(by_program))
+    return _trend(figure, period, store_filtered=False)
+
+
+SPENT = [LedgerEntry.Kind.REDEEM, LedgerEntry.Kind.PAY, LedgerEntry.Kind.CANCEL]
+EARNED = [LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS, LedgerEntry.Kind.REVERSE]
+
+
+def _flows(period, since=None):
+    entries = _points_scope(LedgerEntry.objects.filter(
+        created_at__gte=since or period.since, created_at__lt=period.until), period)
+    figures = entries.aggregate(
+        earned=Coalesce(Sum("points", filter=Q(kind__in=EARNED)), 0),
+        spent=Coalesce(-Sum("points", filter=Q(kind__in=SPENT)), 0),
+        expired=Coalesce(-Sum("points", filter=Q(kind=LedgerEntry.Kind.EXPIRE)), 0),
+        earners=Count("membership", distinct=True,
+                      filter=Q(kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS])),
+        settled=Count("membership", distinct=True,
+                      filter=Q(kind__in=[LedgerEntry.Kind.REDEEM, LedgerEntry.Kind.PAY,
+                                         LedgerEntry.Kind.EXPIRE])),
+    )
+    return figures
+
+
+def redemption_rate(period):
+    """Points spent (rewards and paying with points, less cancelled rewards) ÷ points earned
+    (purchases and bonuses, less refunds) in the period, in per cent."""
+    def figure(p):
+        f = p.memoised("flows", _flows)
+        return Figure(_share(f["spent"], f["earned"]) if f["earned"] > 0 else None, f["earners"])
+    return _trend(figure, period, store_filtered=False)
+
+
+def breakage_rate(period):
+    """Points that expired ÷ points that expired or were spent, over the BREAKAGE_HISTORY_DAYS
+    before the end of the period, in per cent: the share of points that will likely never be
+    redeemed."""
+    def figure(p):
+        f = p.memoised("history", lambda q: _flows(q, since=q.until - timedelta(days=BREAKAGE_HISTORY_DAYS)))
+        settled = f["expired"] + f["spent"]
+        return Figure(_share(f["expired"], settled) if settled > 0 else None, f["settled"])
+    return _trend(figure, period, store_filtered=False)
+
+
+def next_month(today=None):
+    """The first and last day of the calendar month after today's (shop's time zone)."""
+    first = _add_months((today or timezone.localdate()).replace(day=1), 1)
+    return first, _month_end(first)
+
+
+def points_expiring_next_month(period, *, today=None):
+    """Points in lots that will expire in the next calendar month unless spent first: a
+    forecast from today, whatever the period (so no comparison and no series)."""
+    first, last = next_month(today)
+    lots = _points_scope(PointLot.objects.filter(
+        remaining__gt=0, expires_at__gte=_midnight(first),
+        expires_at__lt=_midnight(last + timedelta(days=1))), period)
+    figures = lots.aggregate(points=Coalesce(Sum("remaining"), 0),
+                             memberships=Count("membership", distinct=True))
+    return MetricResult(current=Figure(figures["points"], figures["memberships"]), previous=None,
+                        series=[], store_filtered=False)
