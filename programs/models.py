@@ -81,6 +81,26 @@ class Program(models.Model):
         null=True, blank=True, help_text=_("Leave empty to not let members pay with points."),
     )
 
+    # Tiers (programs/tiers.py, docs/tiers.md); the tiers themselves are Tier rows.
+    class TierBasis(models.TextChoices):
+        POINTS = "points", _("Points earned")
+        SPEND = "spend", _("Money spent, net of refunds")
+
+    class TierWindow(models.TextChoices):
+        ROLLING = "rolling_12_months", _("The last 12 months")
+        CALENDAR = "calendar_year", _("The calendar year")
+
+    tier_basis = models.CharField(_("tiers are reached by"), max_length=10,
+                                  choices=TierBasis.choices, default=TierBasis.POINTS)
+    tier_window = models.CharField(_("tier qualification window"), max_length=20,
+                                   choices=TierWindow.choices, default=TierWindow.ROLLING)
+    tier_grace_days = models.PositiveSmallIntegerField(
+        _("days a member keeps a tier after falling below it"), default=0,
+    )
+    tier_reminders = models.BooleanField(
+        _("remind members who are close to the next tier"), default=True,
+    )
+
     class Meta:
         verbose_name = _("program")
         verbose_name_plural = _("programs")
@@ -251,6 +271,12 @@ class Membership(models.Model):
     lifetime_earned = models.BigIntegerField(_("points earned in total"), default=0)
     joined_at = models.DateTimeField(_("joined"), default=timezone.now)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    tier = models.ForeignKey("Tier", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="memberships", verbose_name=_("tier"))
+    tier_since = models.DateTimeField(_("in this tier since"), null=True, blank=True)
+    # Set when a re-evaluation first finds the member below their tier and the program has a
+    # grace period: the tier is kept until then, unless they qualify again meanwhile.
+    tier_grace_until = models.DateTimeField(_("keeps the tier until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("membership")
@@ -427,6 +453,10 @@ class Reward(models.Model):
     code_valid_days = models.PositiveSmallIntegerField(
         _("days a code stays valid"), default=30,
     )
+    minimum_tier = models.ForeignKey(
+        "Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="rewards",
+        verbose_name=_("only for tier and above"),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -519,3 +549,78 @@ class IdempotentRequest(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class Tier(models.Model):
+    """A level of a program (Bronze, Silver, Gold), reached by points earned or money spent in
+    the program's qualification window. Higher rank, higher threshold."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="tiers")
+    name = models.CharField(_("name"), max_length=60)
+    # {"sv": "Guld", "ja": "ゴールド"}: shown instead of `name` in those languages.
+    names = models.JSONField(_("name in other languages"), default=dict, blank=True)
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    threshold = models.DecimalField(
+        _("threshold"), max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES,
+        help_text=_("Points earned, or money spent, in the window to reach this tier."),
+    )
+    multiplier = models.DecimalField(
+        _("earning multiplier"), max_digits=4, decimal_places=2, default=1,
+        help_text=_("1.5 means half as many points again on every purchase."),
+    )
+    perks = models.TextField(_("perks"), blank=True,
+                             help_text=_("Shown to members and at the till."))
+
+    class Meta:
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
+        ordering = ["program", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "rank"], name="tier_unique_rank"),
+            models.UniqueConstraint(fields=["program", "threshold"], name="tier_unique_threshold"),
+            models.CheckConstraint(condition=models.Q(threshold__gte=0), name="tier_threshold_not_negative"),
+            models.CheckConstraint(condition=models.Q(multiplier__gte=1, multiplier__lte=10),
+                                   name="tier_multiplier_from_1_to_10"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def display_name(self, language=None):
+        """The name in `language` (the active one by default), or the shop's own name."""
+        from django.utils.translation import get_language
+
+        return self.names.get(language or get_language() or "", self.name) or self.name
+
+
+class TierChange(models.Model):
+    """A member moved from one tier to another, and why. Never updated, never deleted."""
+
+    class Reason(models.TextChoices):
+        PURCHASE = "purchase", _("Upgraded by a purchase")
+        REEVALUATION = "reevaluation", _("Re-evaluation")
+        GRACE_ENDED = "grace_ended", _("Grace period ended")
+        STAFF = "staff", _("Changed by staff")
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="tier_changes")
+    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("from"))
+    to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+", verbose_name=_("to"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    amount = models.DecimalField(
+        _("qualifying amount"), max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES,
+        help_text=_("Points or money in the window when the change was decided."),
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier changes")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["membership", "-created_at"], name="tier_change_membership_idx")]
+
+    def __str__(self):
+        return f"{self.from_tier or '-'} → {self.to_tier or '-'}"

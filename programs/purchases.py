@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.services import log_staff_action
 
-from . import ledger, signals
+from . import ledger, signals, tiers
 from .models import EarningRule, LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
 from .money import parse_amount
 
@@ -33,14 +33,17 @@ def earning_rules_at(programs, when):
     return rules
 
 
-def points_for(program, rule, amount):
-    """Points a purchase earns under a rule. Rounded down: a point is earned only when whole,
-    so a full refund always reverses exactly what was earned."""
+def points_for(program, rule, amount, multiplier=1):
+    """Points a purchase earns under a rule, times the member's tier `multiplier` (the order
+    of combination is in docs/tiers.md). Rounded down once, at the end: a point is earned only
+    when whole, so a full refund always reverses exactly what was earned."""
     if rule is None or amount < rule.minimum_amount:
         return 0
     if program.kind == Program.Kind.VISITS:
-        return rule.points_per_visit
-    return int((amount * rule.points_per_unit).to_integral_value(rounding=ROUND_FLOOR))
+        base = Decimal(rule.points_per_visit)
+    else:
+        base = amount * rule.points_per_unit
+    return int((base * Decimal(multiplier)).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def _read_amount(value, currency, field="amount", allow_zero=False):
@@ -128,14 +131,15 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
     rules = earning_rules_at(programs, occurred_at)
     for program in programs:
         rule = rules.get(program.pk)
-        points = points_for(program, rule, amount)
-        if points <= 0:
-            continue
-        pending_until = now + timedelta(days=program.pending_days) if program.pending_days else None
         membership = memberships[program.pk]
-        ledger.credit(membership, points, LedgerEntry.Kind.EARN, now=now,
-                      pending_until=pending_until, purchase=purchase, rule=rule, actor=actor)
-        ledger.save_totals(membership)
+        points = points_for(program, rule, amount, tiers.earning_multiplier(membership))
+        if points > 0:
+            pending_until = now + timedelta(days=program.pending_days) if program.pending_days else None
+            ledger.credit(membership, points, LedgerEntry.Kind.EARN, now=now,
+                          pending_until=pending_until, purchase=purchase, rule=rule, actor=actor,
+                          reason=tiers.earning_note(membership))
+            ledger.save_totals(membership)
+        tiers.upgrade_if_qualified(membership, now)
     signals.purchase_recorded.send(sender=Purchase, purchase=purchase, actor=actor,
                                    referral_code=(referral_code or "").strip())
     return purchase, True

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import reminders, services
+from . import reminders, services, tiers
 
 
 @shared_task
@@ -19,3 +19,13 @@ def release_pending_points():
 @shared_task
 def send_expiry_reminders():
     return {"queued": reminders.send_expiry_reminders()}
+
+
+@shared_task
+def reevaluate_tiers():
+    return tiers.reevaluate_tiers()
+
+
+@shared_task
+def send_close_to_tier_reminders():
+    return {"queued": tiers.send_close_to_tier_reminders()}
