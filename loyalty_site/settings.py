@@ -52,6 +52,14 @@ TIME_ZONE = env.str("SHOP_TIME_ZONE", default="Europe/Stockholm")
 # Points a cashier may add or take away in one adjustment; managers have no limit.
 CASHIER_ADJUST_LIMIT = env.int("CASHIER_ADJUST_LIMIT", default=500)
 
+# Surveys (docs/surveys.md): how long email links work, the scanner rules, reminders, and the
+# smallest sample that gets a headline score.
+SURVEY_LINK_MAX_DAYS = env.int("SURVEY_LINK_MAX_DAYS", default=30)
+SURVEY_BURST_SECONDS = env.int("SURVEY_BURST_SECONDS", default=10)
+SURVEY_DWELL_SECONDS = env.int("SURVEY_DWELL_SECONDS", default=3)
+SURVEY_REMINDER_DAYS = env.int("SURVEY_REMINDER_DAYS", default=3)
+SURVEY_MIN_SAMPLE = env.int("SURVEY_MIN_SAMPLE", default=30)
+
 # The dashboard's customer lifetime value: gross margin (1 = revenue) and expected years a
 # customer stays (docs/metrics.md); and how long a computed figure may be shown before it is
 # computed again.
@@ -247,6 +255,8 @@ CELERY_BEAT_SCHEDULE = {
     "points-release-pending": {"task": "programs.tasks.release_pending_points", "schedule": 3600.0},
     "points-expire": {"task": "programs.tasks.expire_points", "schedule": 3600.0},
     "points-expiry-reminders": {"task": "programs.tasks.send_expiry_reminders", "schedule": 3600.0},
+    "surveys-send-due": {"task": "surveys.tasks.send_due_invitations", "schedule": 300.0},
+    "surveys-reminders": {"task": "surveys.tasks.send_reminders", "schedule": 3600.0},
 }
 
 # --- The API -------------------------------------------------------------------------------

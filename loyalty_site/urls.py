@@ -9,6 +9,8 @@ from programs.api import views as api
 from programs.views import exports
 from programs.views import portal as points_portal
 from programs.views import staff as till
+from surveys.views import portal as surveys_portal
+from surveys.views import staff as surveys_staff
 
 from .views import portal, site, staff
 
@@ -25,6 +27,9 @@ portal_patterns = [
     path("codes/<int:redemption_id>/", points_portal.code, name="code"),
     path("card/", points_portal.card, name="card"),
     path("card.png", points_portal.card_png, name="card_png"),
+    path("surveys/", surveys_portal.my_surveys, name="surveys"),
+    path("surveys/<int:invitation_id>/", surveys_portal.member_answer, name="survey_member_answer"),
+    path("s/<str:token>/", surveys_portal.answer, name="survey_answer"),
 ]
 
 staff_patterns = [
@@ -47,6 +52,18 @@ staff_patterns = [
     path("till/member/<str:number>/redeem/", till.redeem_reward, name="till_redeem"),
     path("till/member/<str:number>/pay/", till.pay_with_points, name="till_pay"),
     path("till/member/<str:number>/adjust/", till.adjust_points, name="till_adjust"),
+    path("surveys/", surveys_staff.survey_list, name="surveys"),
+    path("surveys/new/", surveys_staff.survey_edit, name="survey_new"),
+    path("surveys/<int:survey_id>/", surveys_staff.survey_results, name="survey_results"),
+    path("surveys/<int:survey_id>/edit/", surveys_staff.survey_edit, name="survey_edit"),
+    path("surveys/<int:survey_id>/send/", surveys_staff.survey_send, name="survey_send"),
+    path("surveys/<int:survey_id>/answers.csv", surveys_staff.survey_export, name="survey_export"),
+    path("surveys/follow-ups/", surveys_staff.follow_ups, name="survey_follow_ups"),
+    path("surveys/follow-ups/<int:follow_up_id>/", surveys_staff.follow_up, name="survey_follow_up"),
+    path("surveys/testimonials/", surveys_staff.testimonials, name="survey_testimonials"),
+    path("surveys/testimonials/<int:testimonial_id>/review/", surveys_staff.review_testimonial,
+         name="survey_review_testimonial"),
+    path("surveys/receipt/<int:purchase_id>/", surveys_staff.receipt, name="survey_receipt"),
 ]
 
 api_patterns = [

@@ -1,0 +1,218 @@
+"""Reads of the surveys app: scores, trends, comments, queues, a member's open invitations.
+
+Scores count CONFIRMED answers only, dated by when the invitation was answered, and never mix
+NPS scales: an NPS figure is always for one scale. The dashboard calls `nps_summary`,
+`index_summary` and `index_trend`; each returns plain dicts (see `summary_dict`).
+"""
+
+from collections import defaultdict
+from datetime import date, datetime, time
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
+
+from . import scoring
+from .models import Answer, FollowUp, Invitation, Survey, Testimonial
+
+PERIODS = {"week": TruncWeek, "month": TruncMonth}
+
+
+def _moment(value):
+    """A date means the shop's midnight at its start; a datetime is taken as it is."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return timezone.make_aware(datetime.combine(value, time.min))
+    raise TypeError(f"expected a date or datetime, got {value!r}")
+
+
+def _in_period(queryset, field, period_start, period_end):
+    if period_start is not None:
+        queryset = queryset.filter(**{f"{field}__gte": _moment(period_start)})
+    if period_end is not None:
+        queryset = queryset.filter(**{f"{field}__lt": _moment(period_end)})
+    return queryset
+
+
+def confirmed_answers(*, kind=None, survey=None, period_start=None, period_end=None, store=None,
+                      nps_scale=None):
+    """Confirmed answers in [period_start, period_end), by survey or by kind, for one store."""
+    answers = Answer.objects.filter(status=Answer.Status.CONFIRMED,
+                                    band_version=scoring.BAND_VERSION)
+    if survey is not None:
+        answers = answers.filter(invitation__survey=survey)
+        kind, nps_scale = survey.kind, survey.nps_scale
+    else:
+        answers = answers.filter(invitation__survey__kind=kind)
+    if kind == scoring.NPS:
+        answers = answers.filter(scale=nps_scale or "0-10")
+    answers = _in_period(answers, "invitation__confirmed_at", period_start, period_end)
+    if store is not None:
+        answers = answers.filter(invitation__store=store)
+    return answers
+
+
+def _responses(rows):
+    """Rows of (invitation id, question, value) → one {question: value} per invitation."""
+    by_invitation = defaultdict(dict)
+    for invitation_id, question, value in rows:
+        by_invitation[invitation_id][question] = value
+    return list(by_invitation.values())
+
+
+def _score(kind, answers, nps_scale):
+    rows = answers.order_by().values_list("invitation_id", "question", "value")
+    return scoring.score(kind, _responses(rows), nps_scale or "0-10").with_minimum(
+        settings.SURVEY_MIN_SAMPLE)
+
+
+def summary_dict(result):
+    """A Score as the dashboard reads it: {"kind", "score" (None below the minimum sample),
+    "value" (always, for staff who know what a small sample means), "n", "low", "high",
+    "enough", "parts", "shares", "min_sample"}."""
+    return {
+        "kind": result.kind, "score": result.value if result.enough else None,
+        "value": result.value, "n": result.n, "low": result.low, "high": result.high,
+        "enough": result.enough, "parts": result.parts, "shares": result.shares,
+        "min_sample": settings.SURVEY_MIN_SAMPLE,
+    }
+
+
+def index_summary(kind, period_start=None, period_end=None, store=None, nps_scale="0-10"):
+    """One loyalty index over every survey of `kind` (nps, csat, ces, faces, cli,
+    secure_customer) answered in [period_start, period_end) — dates or aware datetimes — at
+    `store` (None: all). Two queries at most."""
+    answers = confirmed_answers(kind=kind, period_start=period_start, period_end=period_end,
+                                store=store, nps_scale=nps_scale)
+    return summary_dict(_score(kind, answers, nps_scale))
+
+
+def nps_summary(period_start=None, period_end=None, store=None, scale="0-10"):
+    """NPS on one scale: score, promoters/passives/detractors (counts in "parts", percentages
+    in "shares"), sample size and 95 % interval."""
+    return index_summary(scoring.NPS, period_start, period_end, store, nps_scale=scale)
+
+
+def index_trend(kind=None, period_start=None, period_end=None, store=None, by="month",
+                nps_scale="0-10", survey=None):
+    """[(first day of the week or month, summary_dict)] in date order, one query."""
+    answers = confirmed_answers(kind=kind, survey=survey, period_start=period_start,
+                                period_end=period_end, store=store, nps_scale=nps_scale)
+    if survey is not None:
+        kind, nps_scale = survey.kind, survey.nps_scale
+    rows = (answers.annotate(bucket=PERIODS[by]("invitation__confirmed_at"))
+            .order_by().values_list("bucket", "invitation_id", "question", "value"))
+    buckets = defaultdict(list)
+    for bucket, *row in rows:
+        buckets[timezone.localtime(bucket).date()].append(row)
+    return [
+        (day, summary_dict(scoring.score(kind, _responses(buckets[day]), nps_scale)
+                           .with_minimum(settings.SURVEY_MIN_SAMPLE)))
+        for day in sorted(buckets)
+    ]
+
+
+# --- One survey, for its results page ------------------------------------------------------------
+
+
+def survey_results(survey, *, period_start=None, period_end=None, store=None):
+    """The survey's score, the distribution of its first question's answers, and how many
+    clicks are still unconfirmed or were discarded (shown apart, never counted)."""
+    answers = confirmed_answers(survey=survey, period_start=period_start,
+                                period_end=period_end, store=store)
+    result = summary_dict(_score(survey.kind, answers, survey.nps_scale))
+    first, _text, (low, high) = survey.questions()[0]
+    counts = dict(answers.filter(question=first).order_by().values_list("value")
+                  .annotate(n=Count("pk")))
+    total = sum(counts.values())
+    result["distribution"] = [
+        {"value": v, "n": counts.get(v, 0), "share": round(100 * counts.get(v, 0) / total, 1)
+         if total else 0} for v in range(low, high + 1)
+    ]
+    others = Answer.objects.filter(invitation__survey=survey, question=first).exclude(
+        status=Answer.Status.CONFIRMED)
+    if store is not None:
+        others = others.filter(invitation__store=store)
+    result["held_apart"] = others.aggregate(
+        unconfirmed=Count("pk", filter=Q(status=Answer.Status.UNCONFIRMED)),
+        discarded=Count("pk", filter=Q(status=Answer.Status.DISCARDED)),
+    )
+    return result
+
+
+def survey_comments(survey, *, period_start=None, period_end=None, store=None, limit=50):
+    """The latest answered invitations with a comment, with their answers and member."""
+    invitations = (Invitation.objects.filter(survey=survey, comment__isnull=False,
+                                             confirmed_at__isnull=False)
+                   .select_related("comment", "member__user", "store")
+                   .prefetch_related("answers").order_by("-confirmed_at"))
+    invitations = _in_period(invitations, "confirmed_at", period_start, period_end)
+    if store is not None:
+        invitations = invitations.filter(store=store)
+    return invitations[:limit]
+
+
+def export_rows(survey):
+    """Every answered invitation of a survey with its answers, oldest first, for CSV."""
+    return (Invitation.objects.filter(survey=survey, confirmed_at__isnull=False)
+            .select_related("member", "store", "comment").prefetch_related("answers")
+            .order_by("confirmed_at"))
+
+
+def surveys_overview():
+    """Every survey with its invitation and answer counts."""
+    return Survey.objects.annotate(
+        invited=Count("invitations", distinct=True),
+        answered=Count("invitations", filter=Q(invitations__confirmed_at__isnull=False),
+                       distinct=True),
+    ).order_by("-is_active", "name")
+
+
+# --- Staff queues -------------------------------------------------------------------------------
+
+
+def follow_up_queue(*, include_done=False):
+    follow_ups = FollowUp.objects.select_related(
+        "owner", "invitation__survey", "invitation__member__user", "invitation__store",
+        "invitation__comment",
+    ).prefetch_related("invitation__answers").order_by("status", "deadline")
+    if not include_done:
+        follow_ups = follow_ups.exclude(status=FollowUp.Status.DONE)
+    return follow_ups
+
+
+def follow_up_detail(follow_up_id):
+    return (FollowUp.objects.select_related(
+        "owner", "invitation__survey", "invitation__member__user", "invitation__store",
+        "invitation__comment").prefetch_related("invitation__answers", "notes__author")
+        .filter(pk=follow_up_id).first())
+
+
+def testimonials_by_status(status):
+    return (Testimonial.objects.filter(status=status)
+            .select_related("invitation__survey", "invitation__member__user", "reviewed_by")
+            .order_by("-consented_at"))
+
+
+# --- Members -----------------------------------------------------------------------------------
+
+
+def open_invitations(member, *, now=None):
+    """A member's invitations they can still answer, newest first."""
+    now = now or timezone.now()
+    return (Invitation.objects.filter(member=member, confirmed_at__isnull=True,
+                                      expires_at__gt=now, survey__is_active=True)
+            .select_related("survey", "store").order_by("-created_at"))
+
+
+def member_invitation(member, invitation_id):
+    """The member's own invitation, or None (another member's is as missing as none)."""
+    return (Invitation.objects.filter(member=member, pk=invitation_id)
+            .select_related("survey", "member__user").first())
+
+
+def invitation_for_link(invitation_id):
+    return (Invitation.objects.filter(pk=invitation_id)
+            .select_related("survey", "member__user").first())
