@@ -24,13 +24,16 @@ class PurchaseConflict(ValidationError):
     """The receipt number was used before for a different purchase or refund."""
 
 
-def earning_rules_at(programs, when):
-    """The rule in force at `when` for each program, by program id (one query for them all)."""
-    rules = {}
-    for rule in (EarningRule.objects.filter(program__in=programs, effective_from__lte=when)
-                 .order_by("program_id", "-effective_from", "-version")):
-        rules.setdefault(rule.program_id, rule)
-    return rules
+def programs_with_rules_at(when):
+    """The active programs that have an earning rule in force at `when`, each with that rule as
+    `.rule`, in id order. One query: the purchase path runs it on every purchase."""
+    programs = {}
+    for rule in (EarningRule.objects.filter(program__is_active=True, effective_from__lte=when)
+                 .select_related("program").order_by("program_id", "-effective_from", "-version")):
+        if rule.program_id not in programs:
+            rule.program.rule = rule
+            programs[rule.program_id] = rule.program
+    return list(programs.values())
 
 
 def points_for(program, rule, amount, multiplier=1):
@@ -82,7 +85,6 @@ def _check_currency(currency):
     return currency
 
 
-@transaction.atomic
 def record_purchase(*, store, member, external_id, amount, currency=None, occurred_at=None,
                     items=None, actor=None, referral_code="", now=None):
     """Record a purchase once per store and receipt number, and earn its points.
@@ -90,8 +92,9 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
     Returns (purchase, created). The same purchase reported again returns the first one and
     earns nothing; the same receipt number with another amount or member raises
     PurchaseConflict. Points are earned in every active program under the earning rule in force
-    when the purchase happened, pending for the program's return window. Raises
-    ValidationError for a bad amount, a foreign currency or bad item lines, writing nothing.
+    when the purchase happened, pending for the program's return window; a new purchase carries
+    them as `points_earned`, {program slug: points}. Raises ValidationError for a bad amount,
+    a foreign currency or bad item lines, writing nothing.
     `actor` is the cashier when the till records it; the entries name them. A new purchase
     is announced with `signals.purchase_recorded`, with the referral code the cashier typed.
     """
@@ -104,42 +107,60 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
     if occurred_at > now + timedelta(minutes=5):
         raise ValidationError({"occurred_at": _("A purchase cannot happen in the future.")})
     lines = _read_items(items, currency)
-    programs = list(Program.objects.filter(is_active=True).order_by("pk"))
-    memberships = ledger.lock_memberships(member, programs)
-
-    # Under the lock, a repeat of this member's purchase has committed already; the unique
-    # constraint catches it (and the same receipt sent for another member's card).
-    existing = None
     try:
-        with transaction.atomic():
-            purchase = Purchase.objects.create(
-                store=store, member=member, external_id=external_id, amount=amount,
-                currency=currency, occurred_at=occurred_at, recorded_at=now,
-            )
+        return _write_purchase(
+            store=store, member=member, external_id=external_id, amount=amount, currency=currency,
+            occurred_at=occurred_at, lines=lines, actor=actor, referral_code=referral_code, now=now)
     except IntegrityError:
-        existing = Purchase.objects.get(store=store, external_id=external_id)
-    if existing is not None:
-        if existing.member_id != member.pk or existing.amount != amount:
-            raise PurchaseConflict({"external_id": _(
-                "Receipt %(id)s was already recorded with another amount or member."
-            ) % {"id": external_id}})
-        return existing, False
+        # The receipt was recorded between our look and our insert by a request that held no
+        # lock we hold: for another member's card, or when no program is active. Its unique
+        # constraint stopped us, and our transaction is rolled back.
+        existing = Purchase.objects.filter(store=store, external_id=external_id).first()
+        if existing is None:
+            raise
+        return _repeat(existing, member, amount), False
 
-    for line in lines:
-        line.purchase = purchase
-    PurchaseItem.objects.bulk_create(lines)
-    rules = earning_rules_at(programs, occurred_at)
+
+def _repeat(existing, member, amount):
+    """The purchase recorded before under this receipt number, if it is this one."""
+    if existing.member_id != member.pk or existing.amount != amount:
+        raise PurchaseConflict({"external_id": _(
+            "Receipt %(id)s was already recorded with another amount or member."
+        ) % {"id": existing.external_id}})
+    return existing
+
+
+@transaction.atomic
+def _write_purchase(*, store, member, external_id, amount, currency, occurred_at, lines, actor,
+                    referral_code, now):
+    programs = programs_with_rules_at(occurred_at)
+    memberships = ledger.lock_memberships(member, programs)
+    # Under the lock, a repeat of this member's purchase has committed already, so looking is
+    # enough; no savepoint is needed around the insert.
+    existing = Purchase.objects.filter(store=store, external_id=external_id)[:1]
+    if existing:
+        return _repeat(existing[0], member, amount), False
+    purchase = Purchase.objects.create(
+        store=store, member=member, external_id=external_id, amount=amount,
+        currency=currency, occurred_at=occurred_at, recorded_at=now,
+    )
+    if lines:
+        for line in lines:
+            line.purchase = purchase
+        PurchaseItem.objects.bulk_create(lines)
+    earned = {}
     for program in programs:
-        rule = rules.get(program.pk)
         membership = memberships[program.pk]
-        points = points_for(program, rule, amount, tiers.earning_multiplier(membership))
+        points = points_for(program, program.rule, amount, tiers.earning_multiplier(membership))
         if points > 0:
             pending_until = now + timedelta(days=program.pending_days) if program.pending_days else None
             ledger.credit(membership, points, LedgerEntry.Kind.EARN, now=now,
-                          pending_until=pending_until, purchase=purchase, rule=rule, actor=actor,
-                          reason=tiers.earning_note(membership))
+                          pending_until=pending_until, purchase=purchase, rule=program.rule,
+                          actor=actor, reason=tiers.earning_note(membership))
             ledger.save_totals(membership)
+            earned[program.slug] = points
         tiers.upgrade_if_qualified(membership, now)
+    purchase.points_earned = dict(sorted(earned.items()))
     signals.purchase_recorded.send(sender=Purchase, purchase=purchase, actor=actor,
                                    referral_code=(referral_code or "").strip())
     return purchase, True

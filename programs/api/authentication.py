@@ -44,8 +44,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             plaintext = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed(_("This API key is not valid.")) from None
-        api_key = (ApiKey.objects.select_related("store")
-                   .filter(key_hash=hash_api_key(plaintext)).first())
+        found = ApiKey.objects.select_related("store").filter(key_hash=hash_api_key(plaintext))[:1]
+        api_key = found[0] if found else None
         if api_key is None:
             raise exceptions.AuthenticationFailed(_("This API key is not valid."))
         if api_key.revoked_at is not None:

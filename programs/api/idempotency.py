@@ -6,6 +6,9 @@ same status, same body, and the header `Idempotent-Replayed: true` — without r
 The same key with another request is refused with 422: it is a bug in the client, and guessing
 which of the two it meant would be worse.
 
+With a key, the view and the stored answer are one transaction. Without one, the view's
+service is its own transaction (a purchase is then kept once by its store and receipt number).
+
 Errors are not stored: a request that failed changed nothing, so sending it again (with the same
 key) simply runs it again.
 
@@ -81,8 +84,8 @@ def idempotent(handler):
     def wrapper(view, request, *args, **kwargs):
         key = _read_key(request)
         if key is None:
-            with transaction.atomic():
-                return handler(view, request, *args, **kwargs)
+            # Each view calls one service, which is a transaction of its own.
+            return handler(view, request, *args, **kwargs)
         store = request.user.store
         # Read the body before the view parses it: DRF then parses from this copy.
         request_fingerprint = fingerprint(request)

@@ -150,7 +150,8 @@ class PurchaseView(StoreView):
         )
         result = {
             "purchase": purchase.external_id,
-            "points_earned": selectors.points_earned_by_purchase(purchase),
+            "points_earned": (purchase.points_earned if created
+                              else selectors.points_earned_by_purchase(purchase)),
             "balance": selectors.balances_by_program(member),
             "created": created,
         }

@@ -57,6 +57,22 @@ def test_twenty_parallel_copies_of_one_purchase_earn_once(setup):
     assert list(ledger_breaches()) == []
 
 
+def test_one_receipt_sent_for_two_cards_at_once_is_recorded_for_one_of_them(setup):
+    _program, store, member = setup
+    other = MemberFactory()
+    outcomes = run_in_parallel(8, lambda i: services.record_purchase(
+        store=store, member=(member, other)[i % 2], external_id="CLASH", amount="100.00"))
+
+    recorded = [o for o in outcomes if isinstance(o, tuple)]
+    refused = [o for o in outcomes if isinstance(o, services.PurchaseConflict)]
+    assert len(recorded) + len(refused) == 8, outcomes
+    assert [created for _purchase, created in recorded].count(True) == 1
+    winner = Purchase.objects.get()
+    assert all(purchase.member_id == winner.member_id for purchase, _created in recorded)
+    assert LedgerEntry.objects.count() == 1
+    assert list(ledger_breaches()) == []
+
+
 def test_limited_stock_is_never_oversold(setup):
     program, store, _member = setup
     reward = Reward.objects.create(program=program, name="Mug", kind="free_product", cost=10, stock=3)
