@@ -12,6 +12,7 @@ from programs.views import staff as till
 from surveys.views import portal as surveys_portal
 from surveys.views import staff as surveys_staff
 
+from .views import dashboard as manager_pages
 from .views import portal, site, staff
 
 portal_patterns = [
@@ -52,6 +53,11 @@ staff_patterns = [
     path("till/member/<str:number>/redeem/", till.redeem_reward, name="till_redeem"),
     path("till/member/<str:number>/pay/", till.pay_with_points, name="till_pay"),
     path("till/member/<str:number>/adjust/", till.adjust_points, name="till_adjust"),
+    path("metrics/", manager_pages.metrics_page, name="metrics"),
+    path("metrics.csv", manager_pages.metrics_csv, name="metrics_csv"),
+    path("metrics/<slug:key>.csv", manager_pages.metric_series_csv, name="metric_csv"),
+    path("members/", manager_pages.members, name="members"),
+    path("members/<str:number>/", manager_pages.member_page, name="member"),
     path("surveys/", surveys_staff.survey_list, name="surveys"),
     path("surveys/new/", surveys_staff.survey_edit, name="survey_new"),
     path("surveys/<int:survey_id>/", surveys_staff.survey_results, name="survey_results"),

@@ -58,7 +58,7 @@ def _midnight(day):
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _add_months(day, months):
+def add_months(day, months):
     month_index = day.year * 12 + day.month - 1 + months
     year, month = divmod(month_index, 12)
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
@@ -111,8 +111,8 @@ class MetricFilter:
         if "previous" not in self.memo:
             months = self._months()
             if months:
-                start = _add_months(self.start, -months)
-                previous = self._with_days(start, _month_end(_add_months(start, months - 1)))
+                start = add_months(self.start, -months)
+                previous = self._with_days(start, _month_end(add_months(start, months - 1)))
             else:
                 previous = self._with_days(self.start - timedelta(days=self.days),
                                            self.start - timedelta(days=1))
@@ -134,7 +134,7 @@ class MetricFilter:
                 buckets = [self._with_days(s, s + timedelta(days=6)) for s in starts]
             else:
                 last = self.end.replace(day=1)
-                starts = [_add_months(last, -n) for n in range(SERIES_LENGTH - 1, -1, -1)]
+                starts = [add_months(last, -n) for n in range(SERIES_LENGTH - 1, -1, -1)]
                 buckets = [self._with_days(s, _month_end(s)) for s in starts]
             # Each bucket's previous period is the bucket before it, so retention's series
             # reuses the figures the series already has.
@@ -174,7 +174,7 @@ class MetricResult:
         return self.current.value - self.previous.value
 
 
-def _trend(figure, period, *, store_filtered=True):
+def trend(figure, period, *, store_filtered=True):
     """A MetricResult from a function period -> Figure, applied to the period, the one before
     and each bucket of the series."""
     return MetricResult(
@@ -237,7 +237,7 @@ def repurchase_rate(period):
     def figure(p):
         f = purchase_figures(p)
         return Figure(_share(f["repeaters"], f["customers"]), f["customers"])
-    return _trend(figure, period)
+    return trend(figure, period)
 
 
 def member_sales(period):
@@ -245,7 +245,7 @@ def member_sales(period):
     def figure(p):
         f = purchase_figures(p)
         return Figure(round_money(f["sales"]), f["purchases"])
-    return _trend(figure, period)
+    return trend(figure, period)
 
 
 def average_order_value(period):
@@ -254,7 +254,7 @@ def average_order_value(period):
         f = purchase_figures(p)
         value = round_money(f["sales"] / f["purchases"]) if f["purchases"] else None
         return Figure(value, f["purchases"])
-    return _trend(figure, period)
+    return trend(figure, period)
 
 
 def _category_figures(period):
@@ -270,7 +270,7 @@ def upsell_ratio(period):
     def figure(p):
         f = p.memoised("categories", _category_figures)
         return Figure(_ratio(f["several"], f["single"]), f["single"] + f["several"])
-    return _trend(figure, period)
+    return trend(figure, period)
 
 
 def _retained(period):
@@ -291,12 +291,12 @@ def retention_rate(period):
     at start are the previous period's, the customers at end this period's, and the new ones
     those of this period who were not customers in the previous one: that is, the share of the
     previous period's customers who bought again in this one."""
-    return _trend(lambda p: _retention_figure(p, churn=False), period)
+    return trend(lambda p: _retention_figure(p, churn=False), period)
 
 
 def churn_rate(period):
     """100 % − retention rate: the share of the previous period's customers who did not buy."""
-    return _trend(lambda p: _retention_figure(p, churn=True), period)
+    return trend(lambda p: _retention_figure(p, churn=True), period)
 
 
 def customer_lifetime_value(period):
@@ -313,7 +313,7 @@ def customer_lifetime_value(period):
         # AOV × frequency = sales ÷ purchases × purchases ÷ customers × 365 ÷ days.
         yearly = f["sales"] / f["customers"] * Decimal(365) / p.days
         return Figure(round_money(yearly * lifespan * margin), f["customers"])
-    return _trend(figure, period)
+    return trend(figure, period)
 
 
 # --- Members and engagement ------------------------------------------------------------------
@@ -347,7 +347,7 @@ def new_members(period):
     def figure(p):
         f = member_counts(p)
         return Figure(f["new"], f["members"])
-    return _trend(figure, period)
+    return trend(figure, period)
 
 
 @dataclass(frozen=True)
@@ -397,7 +397,7 @@ def engagement_score(period):
         members = member_counts(p)["members"]
         actions = sum(source.weight * source.count(p) for source in ENGAGEMENT_SOURCES.values())
         return Figure(_ratio(actions, members), members)
-    return _trend(figure, period)
+    return trend(figure, period)
 
 
 # --- Points ------------------------------------------------------------------------------------
@@ -435,7 +435,7 @@ def points_outstanding(period):
     def figure(p):
         by_program = outstanding_by_program(p)
         return Figure(sum(by_program.values()), len(by_program))
-    return _trend(figure, period, store_filtered=False)
+    return trend(figure, period, store_filtered=False)
 
 
 def points_liability(period):
@@ -448,7 +448,7 @@ def points_liability(period):
         liability = sum((max(points, 0) * values[pk] for pk, points in by_program.items()
                          if pk in values), Decimal(0))
         return Figure(round_money(liability), len(by_program))
-    return _trend(figure, period, store_filtered=False)
+    return trend(figure, period, store_filtered=False)
 
 
 SPENT = [LedgerEntry.Kind.REDEEM, LedgerEntry.Kind.PAY, LedgerEntry.Kind.CANCEL]
@@ -477,7 +477,7 @@ def redemption_rate(period):
     def figure(p):
         f = p.memoised("flows", _flows)
         return Figure(_share(f["spent"], f["earned"]) if f["earned"] > 0 else None, f["earners"])
-    return _trend(figure, period, store_filtered=False)
+    return trend(figure, period, store_filtered=False)
 
 
 def breakage_rate(period):
@@ -488,12 +488,12 @@ def breakage_rate(period):
         f = p.memoised("history", lambda q: _flows(q, since=q.until - timedelta(days=BREAKAGE_HISTORY_DAYS)))
         settled = f["expired"] + f["spent"]
         return Figure(_share(f["expired"], settled) if settled > 0 else None, f["settled"])
-    return _trend(figure, period, store_filtered=False)
+    return trend(figure, period, store_filtered=False)
 
 
 def next_month(today=None):
     """The first and last day of the calendar month after today's (shop's time zone)."""
-    first = _add_months((today or timezone.localdate()).replace(day=1), 1)
+    first = add_months((today or timezone.localdate()).replace(day=1), 1)
     return first, _month_end(first)
 
 

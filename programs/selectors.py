@@ -537,3 +537,41 @@ def points_moved(**cause):
     purchase=, refund=, …), each with its membership and program as they are now. One query."""
     return list(LedgerEntry.objects.filter(**cause).select_related("membership__program")
                 .order_by("membership__program__name", "pk"))
+
+
+# --- For the staff members list and a member's page ------------------------------------------
+# Staff who may read the metrics may look up any member; the views check that permission.
+
+MEMBER_SORTS = {
+    "newest": ("-joined_at", "-pk"),
+    "oldest": ("joined_at", "pk"),
+    "name": ("user__name", "pk"),
+    "number": ("number",),
+    "email": ("user__email", "pk"),
+}
+
+
+def member_directory(query="", *, sort="newest"):
+    """Members matching `query` (part of a card number, email, name or phone number; empty for
+    everyone), ordered by one of MEMBER_SORTS (unknown sorts fall back to newest first), with
+    their user. A queryset to paginate; see member_balances() for the page's balances."""
+    order = MEMBER_SORTS.get(sort, MEMBER_SORTS["newest"])
+    members = Member.objects.select_related("user").order_by(*order)
+    query = str(query or "").strip()[:200]
+    if not query:
+        return members
+    matches = Q(user__email__icontains=query) | Q(user__name__icontains=query)
+    number = _compact(query)
+    if number.isdigit():
+        matches |= Q(number__startswith=number)
+    phone = _phone_key(query)
+    if phone:
+        members = members.annotate(phone_digits=_phone_digits())
+        matches |= Q(phone_digits__endswith=phone)
+    return members.filter(matches)
+
+
+def member_balances(members):
+    """{member id: total points across programs} for a page of members. One query."""
+    return dict(Membership.objects.filter(member__in=[m.pk for m in members])
+                .values_list("member_id").annotate(total=Sum("balance")).order_by())

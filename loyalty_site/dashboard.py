@@ -1,0 +1,290 @@
+"""The staff dashboard's metrics: a registry that apps add their metrics to, and its filter.
+
+The dashboard shows every registered metric, in registration order within its section, for the
+filter the manager chose. An app adds a metric by registering it once (from its AppConfig.ready):
+
+    from loyalty_site.dashboard import Metric, register
+
+    register(Metric(
+        key="nps", section=Metric.Section.SATISFACTION, label=_("Net Promoter Score"),
+        formula=_("% promoters (9–10) − % detractors (0–6) among answers in the period."),
+        compute=surveys.metrics.net_promoter_score,   # MetricFilter -> programs.metrics.MetricResult
+        unit=Metric.Unit.SCORE, sample_label=_("answers"), minimum_sample=30,
+    ))
+
+`compute` receives a `programs.metrics.MetricFilter` and answers a `MetricResult` (build it
+with `programs.metrics.trend`, which applies a function period -> Figure to the period, the one
+before and each step of the series). Results are cached for `max_age` seconds (by default
+settings.METRICS_CACHE_SECONDS) and the page says when each was computed.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.core.cache import cache
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from programs import metrics
+from programs.models import Program, Store
+
+# The longest period one page may ask for: longer ones would scan years of purchases per click.
+LONGEST_PERIOD_DAYS = 3 * 366
+DEFAULT_PERIOD_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Metric:
+    class Section(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        MEMBERS = "members", _("Members and engagement")
+        POINTS = "points", _("Points")
+        SATISFACTION = "satisfaction", _("Satisfaction")
+        REFERRALS = "referrals", _("Referrals")
+        MEMBERSHIPS = "memberships", _("Tiers and paid memberships")
+
+    class Unit(models.TextChoices):
+        PERCENT = "percent", _("per cent")
+        RATIO = "ratio", _("ratio")
+        MONEY = "money", _("money")
+        POINTS = "points", _("points")
+        COUNT = "count", _("count")
+        SCORE = "score", _("score")
+
+    key: str
+    section: str
+    label: object
+    formula: object
+    compute: object
+    unit: str
+    sample_label: object
+    # Below this sample the page says "not enough data" instead of a headline.
+    minimum_sample: int = 0
+    # Whether a rise is good news (churn: no); the page colours the change accordingly.
+    higher_is_better: bool = True
+    max_age: int | None = None
+
+    @property
+    def cache_seconds(self):
+        return settings.METRICS_CACHE_SECONDS if self.max_age is None else self.max_age
+
+
+_METRICS = {}
+
+
+def register(metric):
+    """Add a metric to the dashboard; registering a key again replaces the earlier metric."""
+    _METRICS[metric.key] = metric
+
+
+def registered():
+    """The metrics in section order, then in the order they were registered."""
+    order = list(Metric.Section.values)
+    return sorted(_METRICS.values(), key=lambda m: order.index(m.section))
+
+
+def metric(key):
+    return _METRICS.get(key)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A metric's result for a filter and when it was computed."""
+
+    metric: Metric
+    result: metrics.MetricResult
+    computed_at: object
+
+    @property
+    def refresh_minutes(self):
+        return max(1, self.metric.cache_seconds // 60)
+
+    @property
+    def enough(self):
+        return self.result.current.sample >= self.metric.minimum_sample and (
+            self.result.current.value is not None)
+
+    @property
+    def previous_enough(self):
+        previous = self.result.previous
+        return (previous is not None and previous.value is not None
+                and previous.sample >= self.metric.minimum_sample)
+
+    @property
+    def change(self):
+        return self.result.change if self.enough and self.previous_enough else None
+
+    @property
+    def good_change(self):
+        if not self.change:
+            return None
+        return (self.change > 0) == self.metric.higher_is_better
+
+
+def _cache_key(metric, period):
+    return ":".join(["dashboard", metric.key, period.start.isoformat(), period.end.isoformat(),
+                     str(getattr(period.store, "pk", "")), str(getattr(period.program, "pk", ""))])
+
+
+def read(period, *, metrics_to_read=None, fresh=False):
+    """A Reading for each metric (all registered ones by default), from the cache when one was
+    computed less than the metric's max_age ago, unless `fresh`."""
+    readings = []
+    for item in metrics_to_read or registered():
+        key = _cache_key(item, period)
+        cached = None if fresh else cache.get(key)
+        if cached is None:
+            cached = (item.compute(period), timezone.now())
+            cache.set(key, cached, item.cache_seconds)
+        readings.append(Reading(item, *cached))
+    return readings
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's filters; every figure on the page follows them."""
+
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    store = forms.ModelChoiceField(Store.objects.order_by("name", "pk"), required=False,
+                                   label=_("Store"), empty_label=_("All stores"))
+    program = forms.ModelChoiceField(Program.objects.order_by("name", "pk"), required=False,
+                                     label=_("Program"), empty_label=_("All programs"))
+
+    @classmethod
+    def from_query(cls, query):
+        """The form for the page's query string, with the last DEFAULT_PERIOD_DAYS days filled
+        in when the query names no period."""
+        data = query.copy()
+        today = timezone.localdate()
+        data.setdefault("end", today.isoformat())
+        data.setdefault("start", (today - timedelta(days=DEFAULT_PERIOD_DAYS - 1)).isoformat())
+        return cls(data)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The period must end on or after its first day."))
+            elif (end - start).days >= LONGEST_PERIOD_DAYS:
+                self.add_error("end", _("Choose a period of at most three years."))
+        return cleaned
+
+    def period(self):
+        """The MetricFilter for valid data."""
+        data = self.cleaned_data
+        return metrics.MetricFilter(start=data["start"], end=data["end"], store=data["store"],
+                                    program=data["program"])
+
+
+def presets(today=None):
+    """Quick choices of period: [(label, start, end)]."""
+    today = today or timezone.localdate()
+    month_start = today.replace(day=1)
+    last_month_end = month_start - timedelta(days=1)
+    return [
+        (_("Last 7 days"), today - timedelta(days=6), today),
+        (_("Last 30 days"), today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today),
+        (_("Last month"), last_month_end.replace(day=1), last_month_end),
+        (_("Last 12 months"), metrics.add_months(month_start, -12), last_month_end),
+    ]
+
+
+def register_core_metrics():
+    """The metrics whose data the programs core holds."""
+    section, unit = Metric.Section, Metric.Unit
+    customers, members, memberships = _("customers"), _("members"), _("memberships")
+    for item in [
+        Metric("repurchase_rate", section.CUSTOMERS, _("Repurchase rate"),
+               _("Customers with more than one purchase in the period ÷ customers with at least "
+                 "one, in per cent."),
+               metrics.repurchase_rate, unit.PERCENT, customers, minimum_sample=20),
+        Metric("retention_rate", section.CUSTOMERS, _("Retention rate"),
+               _("(Customers at end − new customers) ÷ customers at start: the previous period's "
+                 "customers who bought again in this one ÷ the previous period's customers."),
+               metrics.retention_rate, unit.PERCENT, customers, minimum_sample=20),
+        Metric("churn_rate", section.CUSTOMERS, _("Churn rate"),
+               _("100 % − retention rate: the previous period's customers who did not buy in "
+                 "this one ÷ the previous period's customers."),
+               metrics.churn_rate, unit.PERCENT, customers, minimum_sample=20,
+               higher_is_better=False),
+        Metric("upsell_ratio", section.CUSTOMERS, _("Upsell ratio"),
+               _("Customers who bought from more than one product category ÷ customers who "
+                 "bought from exactly one (receipts with categorised lines only)."),
+               metrics.upsell_ratio, unit.RATIO, customers, minimum_sample=20),
+        Metric("customer_lifetime_value", section.CUSTOMERS, _("Customer lifetime value"),
+               _("Average order value × purchases per customer per year × expected lifespan "
+                 "in years × margin (both set by the shop: METRICS_CUSTOMER_LIFESPAN_YEARS, "
+                 "METRICS_GROSS_MARGIN)."),
+               metrics.customer_lifetime_value, unit.MONEY, customers, minimum_sample=20),
+        Metric("average_order_value", section.CUSTOMERS, _("Average order value"),
+               _("Member sales ÷ purchases in the period."),
+               metrics.average_order_value, unit.MONEY, _("purchases"), minimum_sample=10),
+        Metric("member_sales", section.CUSTOMERS, _("Member sales"),
+               _("What members bought in the period, less what was refunded of it."),
+               metrics.member_sales, unit.MONEY, _("purchases")),
+        Metric("new_members", section.MEMBERS, _("New members"),
+               _("Members who joined in the period (joined the program, with a program chosen; "
+                 "joined at the store, with a store chosen)."),
+               metrics.new_members, unit.COUNT, members),
+        Metric("engagement_score", section.MEMBERS, _("Engagement score"),
+               _("(1 × visits + 3 × rewards redeemed, and later 2 × survey answers + 5 × "
+                 "referrals) ÷ members who had joined by the end of the period."),
+               metrics.engagement_score, unit.SCORE, members, minimum_sample=20),
+        Metric("points_outstanding", section.POINTS, _("Points outstanding"),
+               _("Points members held at the end of the period, pending ones included."),
+               metrics.points_outstanding, unit.POINTS, _("programs")),
+        Metric("points_liability", section.POINTS, _("Points liability"),
+               _("Points outstanding × each program's point value: what the shop owes its "
+                 "members. Programs without a point value count nothing."),
+               metrics.points_liability, unit.MONEY, _("programs"), higher_is_better=False),
+        Metric("redemption_rate", section.POINTS, _("Redemption rate"),
+               _("Points spent on rewards or paying (less cancelled rewards) ÷ points earned "
+                 "(less refunds) in the period, in per cent."),
+               metrics.redemption_rate, unit.PERCENT, memberships, minimum_sample=20),
+        Metric("breakage_rate", section.POINTS, _("Breakage (estimate)"),
+               _("Points that expired ÷ points that expired or were spent, over the year up to "
+                 "the end of the period, in per cent: the share likely never to be redeemed."),
+               metrics.breakage_rate, unit.PERCENT, memberships, minimum_sample=20,
+               higher_is_better=False),
+        Metric("points_expiring_next_month", section.POINTS, _("Points expiring next month"),
+               _("Points in lots that expire in the next calendar month unless spent first; "
+                 "a forecast from today, whatever the period."),
+               metrics.points_expiring_next_month, unit.POINTS, memberships,
+               higher_is_better=False),
+    ]:
+        register(item)
+
+
+register_core_metrics()
+
+
+# --- A member's page -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberPanel:
+    """A part of a member's staff page that an app adds: tier changes, survey answers,
+    referrals. `context(member)` answers the template's context (in a bounded number of
+    queries, whatever the member's history); `template` renders it inside an <article>."""
+
+    key: str
+    title: object
+    template: str
+    context: object
+
+
+_MEMBER_PANELS = {}
+
+
+def register_member_panel(panel):
+    """Add a panel to every member's staff page, after the core's; a key again replaces it."""
+    _MEMBER_PANELS[panel.key] = panel
+
+
+def member_panels(member):
+    """[(panel, context)] for the member, in registration order."""
+    return [(panel, panel.context(member)) for panel in _MEMBER_PANELS.values()]
