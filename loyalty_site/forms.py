@@ -2,7 +2,15 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from . import services
+from .models import EmailCategory
 from .roles import CASHIER, MANAGER
+
+
+def shown_wording(field):
+    """The words a checkbox showed, label and help text, in the active language: what a
+    consent given by ticking it records."""
+    return "\n".join(str(text) for text in (field.label, field.help_text) if text)
 
 
 class SignupForm(forms.Form):
@@ -19,6 +27,9 @@ class SignupForm(forms.Form):
         user.name = self.cleaned_data["name"]
         user.emails_offers = self.cleaned_data["emails_offers"]
         user.save(update_fields=["name", "emails_offers"])
+        if user.emails_offers:
+            services.give_consent(user=user, kind=f"email_{EmailCategory.OFFERS}", source="signup",
+                                  wording=shown_wording(self.fields["emails_offers"]))
 
 
 class LanguageForm(forms.Form):
@@ -37,6 +48,10 @@ class EmailPreferencesForm(forms.Form):
         help_text=_("One click in the email, at most once in a while."),
     )
 
+    def wording(self):
+        """{email category: the words its switch showed}, for the consents it records."""
+        return {EmailCategory(name): shown_wording(field) for name, field in self.fields.items()}
+
 
 class StaffMemberForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=150)
@@ -46,3 +61,20 @@ class StaffMemberForm(forms.Form):
         choices=[(CASHIER, _("Cashier")), (MANAGER, _("Manager"))],
         initial=CASHIER,
     )
+
+
+class CloseAccountForm(forms.Form):
+    """Closing an account asks for the password again: an open session is not enough."""
+
+    password = forms.CharField(label=_("Your password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("That is not your password."))
+        return password

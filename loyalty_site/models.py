@@ -115,9 +115,44 @@ class StaffPermission(models.Model):  # noqa: DJ008 - never has rows to show
             ("manage_programs", _("Configure programs, rewards and stores")),
             ("view_metrics", _("Read the loyalty metrics and revenue")),
             ("export_data", _("Export members and ledgers to CSV")),
+            ("import_data", _("Import customers and opening balances from CSV")),
             ("manage_staff", _("Add and remove staff, and change their roles")),
             ("view_outbox", _("See the email outbox and resend failed emails")),
         ]
+
+
+class Consent(models.Model):
+    """A person's consent as they gave it: the very words they were shown, in which language,
+    where and when; and when they withdrew it. Kept as evidence: never changed but for
+    `withdrawn_at`, never deleted, kept (with the person anonymised) when they close their
+    account.
+
+    `kind` names what was consented to: "email_offers", "email_reminders", "email_surveys" for
+    the optional emails; other apps add their own kinds ("<app>_<what>") without a migration.
+    At most one consent of a kind is in force per person.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="consents")
+    kind = models.CharField(_("consent to"), max_length=50)
+    wording = models.TextField(_("wording shown"))
+    language = models.CharField(_("language"), max_length=10)
+    source = models.CharField(_("where"), max_length=30,
+                              help_text="e.g. signup, email_preferences")
+    given_at = models.DateTimeField(_("given"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-given_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], condition=models.Q(withdrawn_at__isnull=True),
+                                    name="consent_one_in_force_per_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.given_at:%Y-%m-%d}"
 
 
 class OutboxEmail(models.Model):

@@ -19,6 +19,7 @@ ROLE_PERMISSIONS = {
         "manage_programs",
         "view_metrics",
         "export_data",
+        "import_data",
         "manage_staff",
         "view_outbox",
     ],

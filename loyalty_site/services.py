@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import OPTIONAL_EMAIL_CATEGORIES, EmailCategory, OutboxEmail, StaffAction, User
+from .models import OPTIONAL_EMAIL_CATEGORIES, Consent, EmailCategory, OutboxEmail, StaffAction, User
 from .roles import STAFF_ROLES
 
 log = logging.getLogger(__name__)
@@ -252,14 +252,59 @@ def set_language(*, user, language):
     user.language = language
 
 
-def update_email_preferences(*, user, reminders, offers, surveys):
+@transaction.atomic
+def update_email_preferences(*, user, reminders, offers, surveys, wording=None,
+                             source="email_preferences"):
+    """Save which optional emails the person wants.
+
+    A category switched on records a consent with the words the person was shown,
+    `wording[category]`; one switched off withdraws it.
+    """
+    wanted = {EmailCategory.REMINDERS: reminders, EmailCategory.OFFERS: offers,
+              EmailCategory.SURVEYS: surveys}
+    before = User.objects.select_for_update().filter(pk=user.pk).values(
+        *[f"emails_{category}" for category in wanted]).get()
     User.objects.filter(pk=user.pk).update(
         emails_reminders=reminders, emails_offers=offers, emails_surveys=surveys
     )
-    user.emails_reminders, user.emails_offers, user.emails_surveys = reminders, offers, surveys
+    for category, on in wanted.items():
+        setattr(user, f"emails_{category}", on)
+        if on and not before[f"emails_{category}"]:
+            give_consent(user=user, kind=f"email_{category}",
+                         wording=(wording or {}).get(category, ""), source=source)
+        elif not on:
+            withdraw_consent(user=user, kind=f"email_{category}")
 
 
+@transaction.atomic
 def unsubscribe(*, user, category):
     """Stop one optional category of email; harmless when already stopped."""
     User.objects.filter(pk=user.pk).update(**{f"emails_{category}": False})
     setattr(user, f"emails_{category}", False)
+    withdraw_consent(user=user, kind=f"email_{category}")
+
+
+def give_consent(*, user, kind, wording, source, now=None):
+    """Record that the person consents to `kind` with the words they were shown (in the active
+    language), replacing a consent of the same kind given earlier with other words. Returns the
+    consent in force. Raises ValueError without wording: a consent without its words proves
+    nothing."""
+    wording = str(wording).strip()
+    if not wording:
+        raise ValueError("A consent needs the wording the person was shown.")
+    now = now or timezone.now()
+    current = Consent.objects.select_for_update().filter(user=user, kind=kind,
+                                                         withdrawn_at__isnull=True).first()
+    if current is not None and current.wording == wording:
+        return current
+    if current is not None:
+        Consent.objects.filter(pk=current.pk).update(withdrawn_at=now)
+    return Consent.objects.create(user=user, kind=kind, wording=wording, source=source,
+                                  language=translation.get_language() or settings.LANGUAGE_CODE,
+                                  given_at=now)
+
+
+def withdraw_consent(*, user, kind, now=None):
+    """Note that the person withdrew their consent to `kind`; harmless when none is in force."""
+    return Consent.objects.filter(user=user, kind=kind, withdrawn_at__isnull=True).update(
+        withdrawn_at=now or timezone.now())

@@ -13,7 +13,7 @@ from surveys.views import portal as surveys_portal
 from surveys.views import staff as surveys_staff
 
 from .views import dashboard as manager_pages
-from .views import portal, site, staff
+from .views import portal, privacy, site, staff
 
 portal_patterns = [
     path("", portal.home, name="home"),
@@ -28,6 +28,10 @@ portal_patterns = [
     path("codes/<int:redemption_id>/", points_portal.code, name="code"),
     path("card/", points_portal.card, name="card"),
     path("card.png", points_portal.card_png, name="card_png"),
+    path("privacy/", privacy.privacy_page, name="privacy"),
+    path("privacy/my-data.json", privacy.download_json, name="privacy_json"),
+    path("privacy/my-data.zip", privacy.download_csv, name="privacy_csv"),
+    path("privacy/close/", privacy.close_account, name="close_account"),
     path("surveys/", surveys_portal.my_surveys, name="surveys"),
     path("surveys/<int:invitation_id>/", surveys_portal.member_answer, name="survey_member_answer"),
     path("s/<str:token>/", surveys_portal.answer, name="survey_answer"),

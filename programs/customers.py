@@ -1,13 +1,17 @@
-"""Customers the till or the web shop enrols by email, before they ever sign in."""
+"""Customers the till or the web shop enrols by email, before they ever sign in, and the
+closing of a member's card when they close their account."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Member
+from . import signals
+from .models import Member, Redemption
+from .points import cancel_redemption
 
 
 def _enrol(user, store, source, referral_code):
@@ -55,3 +59,29 @@ def find_or_enrol_customer(*, email, store=None, name="", phone="", language=Non
     had_card = Member.objects.filter(user=user).exists()
     member = _enrol(user, store, source, referral_code)
     return member, not had_card
+
+
+@transaction.atomic
+def close_member(*, member, now=None):
+    """Close a member's card because the person closes their account; harmless when closed.
+
+    Their codes that could still be used at the till are cancelled through cancel_redemption,
+    so their points go back to the lots they came from and the rewards back in stock: a code
+    of a closed account must not be accepted, and cancelling is the one way a code ends without
+    being used that keeps the ledger whole. The card's number stays (the ledger, purchases and
+    redemptions point at it) but the till, the API and searches no longer find it. Points,
+    lots, entries and purchases stay as they are, so every total stays true. Then
+    `signals.member_closing` lets the other apps anonymise their rows. Returns the member.
+    """
+    now = now or timezone.now()
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.closed_at is not None:
+        return member
+    usable = Redemption.objects.filter(membership__member=member, status=Redemption.Status.ISSUED,
+                                       expires_at__gte=now).select_related("membership__program")
+    for redemption in usable.order_by("pk"):
+        cancel_redemption(redemption=redemption, now=now)
+    member.closed_at = now
+    member.save(update_fields=["closed_at"])
+    signals.member_closing.send(sender=Member, member=member, now=now)
+    return member

@@ -175,6 +175,9 @@ class Member(models.Model):
         Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("joined at store"),
     )
+    # Set when the person closed their account: the number stays (the ledger and purchases
+    # point at this card) but the till, the API and searches no longer find it.
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("member")

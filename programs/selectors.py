@@ -92,19 +92,24 @@ def ledger_breaches():
 # --- For the integration API and the till ---------------------------------------------------
 
 
+def open_members():
+    """Cards the till, the API and searches may find: every card but those of closed accounts."""
+    return Member.objects.select_related("user").filter(closed_at__isnull=True)
+
+
 def member_by_number(number):
     """The member with this card number, typed with or without spaces; None when there is none."""
     number = "".join(str(number or "").split()).replace("-", "")
     if not number.isdigit():
         return None
-    return Member.objects.select_related("user").filter(number=number).first()
+    return open_members().filter(number=number).first()
 
 
 def member_by_reference(reference):
     """The member a till names by card number or by email (any case); None when there is none."""
     reference = str(reference or "").strip()
     if "@" in reference:
-        return Member.objects.select_related("user").filter(user__email__iexact=reference).first()
+        return open_members().filter(user__email__iexact=reference).first()
     return member_by_number(reference)
 
 
@@ -432,7 +437,7 @@ def find_members(query, *, limit=MEMBER_SEARCH_LIMIT):
     """
     query = str(query or "").strip()[:200]
     found = []
-    members = Member.objects.select_related("user")
+    members = open_members()
     number = _compact(query)
     if len(number) == 10 and is_valid_member_number(number):
         found.extend(members.filter(number=number))
@@ -448,7 +453,7 @@ def find_members(query, *, limit=MEMBER_SEARCH_LIMIT):
 
 def till_member(number):
     """The member with this card number for the till's member panel, or None."""
-    return Member.objects.select_related("user").filter(number=_compact(number)).first()
+    return open_members().filter(number=_compact(number)).first()
 
 
 def till_stores():

@@ -8,7 +8,7 @@ from . import signals
 # own modules; they are re-exported here so that views, the API, commands and tasks have one
 # place to call.
 from .api_keys import create_api_key, note_api_key_used, revoke_api_key
-from .customers import find_or_enrol_customer
+from .customers import close_member, find_or_enrol_customer
 from .member_numbers import is_valid_member_number, luhn_check_digit, new_member_number
 from .models import Member
 from .points import (
@@ -63,7 +63,7 @@ def enrol_member(*, user, store=None, joined_at=None, source="portal", referral_
 
 __all__ = [
     "PointsError", "PurchaseConflict", "adjust_points", "cancel_redemption",
-    "change_earning_rule", "create_api_key", "enrol_member", "expire_points",
+    "change_earning_rule", "close_member", "create_api_key", "enrol_member", "expire_points",
     "find_or_enrol_customer", "grant_points", "grant_reward", "is_valid_member_number",
     "luhn_check_digit", "new_member_number",
     "normalise_code", "note_api_key_used", "pay_with_points", "record_purchase", "redeem_reward",

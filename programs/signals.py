@@ -21,3 +21,18 @@ purchase_recorded = Signal()
 
 # A refund was recorded for the first time. Arguments: refund (with .purchase), actor.
 purchase_refunded = Signal()
+
+# A member's personal data is being gathered for them to download (their right of access).
+# Sent by programs.personal_data.member_data. Arguments: member. Each receiver returns a dict
+# {section name: [rows]}, a row being a dict of plain JSON values (str, int, bool, None; times as
+# ISO 8601 strings), e.g. {"referrals": [{"code": "AB12", "invited_at": "2026-…"}]}. Sections
+# become keys of the JSON download and files of the CSV download. Read only; never write here.
+collect_member_data = Signal()
+
+# A member is closing their account (their right to erasure). Sent by
+# programs.services.close_member inside the closing transaction, after their unused codes are
+# cancelled and their card is closed, and BEFORE the person's own data (email, name, phone) is
+# removed, so a receiver can still match its rows by the person's email. Arguments: member, now.
+# Receivers anonymise or delete their own rows about the person; they keep what a total depends
+# on (points, counts), as the ledger does.
+member_closing = Signal()

@@ -71,7 +71,8 @@ def email_preferences(request):
     if request.method == "POST":
         form = EmailPreferencesForm(request.POST)
         if form.is_valid():
-            services.update_email_preferences(user=user, **form.cleaned_data)
+            services.update_email_preferences(user=user, wording=form.wording(),
+                                              **form.cleaned_data)
             messages.success(request, _("Your email preferences are saved."))
             return redirect("portal:email_preferences")
     else:
