@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from surveys import models as survey_models
 from surveys import services
 from surveys.models import Survey
-from surveys.models import Testimonial as TestimonialRow
 
 from ..factories import MemberFactory
 
@@ -93,7 +93,7 @@ def test_a_manager_approves_a_testimonial(client, manager, nps_survey):
     invitation = services.invite(survey=nps_survey, member=MemberFactory())
     services.submit_answers(invitation=invitation, values={"recommend": 10}, comment="Best bakery",
                             testimonial_consent=True)
-    testimonial = TestimonialRow.objects.get()
+    testimonial = survey_models.Testimonial.objects.get()
     client.force_login(manager)
     assert "Best bakery" in client.get(reverse("staff:survey_testimonials")).content.decode()
     client.post(reverse("staff:survey_review_testimonial", args=[testimonial.pk]),
