@@ -31,5 +31,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
         user = super().save_user(request, user, form, commit=commit)
         if commit:
-            enrol_member(user=user, source="portal", request=request)
+            enrol_member(user=user, source="portal", request=request,
+                         referral_code=form.cleaned_data.get("referral_code", ""))
         return user

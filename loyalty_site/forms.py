@@ -22,6 +22,14 @@ class SignupForm(forms.Form):
         label=_("Send me offers and news from the shop"), required=False,
         help_text=_("You can change this at any time."),
     )
+    # Prefilled from a friend's share link (referrals.views.portal.SignupView); a code that is
+    # not accepted is explained after sign-up and never stops it.
+    referral_code = forms.CharField(
+        label=_("Referral code"), max_length=40, required=False,
+        help_text=_("If a friend sent you, their code."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters",
+                                      "spellcheck": "false"}),
+    )
 
     def signup(self, request, user):
         user.name = self.cleaned_data["name"]

@@ -255,6 +255,8 @@ CELERY_BEAT_SCHEDULE = {
     "points-release-pending": {"task": "programs.tasks.release_pending_points", "schedule": 3600.0},
     "points-expire": {"task": "programs.tasks.expire_points", "schedule": 3600.0},
     "points-expiry-reminders": {"task": "programs.tasks.send_expiry_reminders", "schedule": 3600.0},
+    # Pays referrals whose review period ended, applies the review default, closes windows.
+    "referrals-schedule": {"task": "referrals.tasks.run_referral_schedule", "schedule": 3600.0},
     "surveys-send-due": {"task": "surveys.tasks.send_due_invitations", "schedule": 300.0},
     "surveys-reminders": {"task": "surveys.tasks.send_reminders", "schedule": 3600.0},
 }

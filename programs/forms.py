@@ -60,6 +60,11 @@ class PurchaseForm(forms.Form):
         help_text=_("Suggested; type the number on the receipt if it has one."),
         widget=forms.TextInput(attrs=PLAIN),
     )
+    referral_code = forms.CharField(
+        label=_("Referral code"), max_length=40, required=False,
+        help_text=_("Only on a new customer's first purchase: the code of the member who sent them."),
+        widget=forms.TextInput(attrs={**PLAIN, "autocapitalize": "characters"}),
+    )
 
     def clean_amount(self):
         return read_amount(self.cleaned_data["amount"])

@@ -96,7 +96,8 @@ def record_purchase(*, store, member, external_id, amount, currency=None, occurr
     them as `points_earned`, {program slug: points}. Raises ValidationError for a bad amount,
     a foreign currency or bad item lines, writing nothing.
     `actor` is the cashier when the till records it; the entries name them. A new purchase
-    is announced with `signals.purchase_recorded`, with the referral code the cashier typed.
+    is announced with `signals.purchase_recorded`, with the referral code the cashier typed;
+    the receivers' messages for the cashier are on the new purchase as `notices`.
     """
     now = now or timezone.now()
     currency = _check_currency(currency)
@@ -161,8 +162,11 @@ def _write_purchase(*, store, member, external_id, amount, currency, occurred_at
             earned[program.slug] = points
         tiers.upgrade_if_qualified(membership, now)
     purchase.points_earned = dict(sorted(earned.items()))
-    signals.purchase_recorded.send(sender=Purchase, purchase=purchase, actor=actor,
-                                   referral_code=(referral_code or "").strip())
+    responses = signals.purchase_recorded.send(sender=Purchase, purchase=purchase, actor=actor,
+                                               referral_code=(referral_code or "").strip())
+    # A receiver may answer with a message for the cashier (a referral code not accepted, say);
+    # the till shows them beside its own.
+    purchase.notices = [response for _receiver, response in responses if isinstance(response, str)]
     return purchase, True
 
 

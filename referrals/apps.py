@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class ReferralsConfig(AppConfig):
     name = "referrals"
     verbose_name = _("Referrals")
+
+    def ready(self):
+        # The core announces sign-ups, purchases and refunds; it never imports referrals.
+        from programs import signals
+
+        from . import receivers
+
+        signals.member_enrolled.connect(receivers.member_enrolled, dispatch_uid="referrals.enrolled")
+        signals.purchase_recorded.connect(receivers.purchase_recorded, dispatch_uid="referrals.purchase")
+        signals.purchase_refunded.connect(receivers.purchase_refunded, dispatch_uid="referrals.refund")

@@ -304,12 +304,14 @@ def record_purchase(request, member):
         try:
             purchase, created = services.record_purchase(
                 store=store, member=member, external_id=receipt, amount=form.cleaned_data["amount"],
-                actor=request.user)
+                actor=request.user, referral_code=form.cleaned_data["referral_code"])
         except ValidationError as error:
             _show_errors(form, error)
         else:
             if created:
                 messages.success(request, _purchase_message(purchase))
+                for notice in purchase.notices:
+                    messages.info(request, notice)
             else:
                 messages.warning(request, _(
                     "Receipt %(receipt)s was already recorded at %(store)s on %(date)s. Nothing "
