@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from programs import services as program_services
 from programs.models import Member, Membership, Program, Purchase, Redemption, Reward, Store
+from surveys.demo import build_demo_surveys
 
 from .models import User
 from .roles import CASHIER, MANAGER
@@ -177,6 +178,7 @@ def build_demo_shop():
     program_services.release_pending_points()
     program_services.expire_points()
     redemptions(rng, store_list, points_program)
+    build_demo_surveys(rng, member_email=MEMBER_EMAIL)
     return DemoLogins(MANAGER_EMAIL, CASHIER_EMAIL, MEMBER_EMAIL, DEMO_PASSWORD)
 
 
