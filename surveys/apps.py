@@ -13,3 +13,7 @@ class SurveysConfig(AppConfig):
 
         signals.purchase_recorded.connect(receivers.invite_after_purchase,
                                           dispatch_uid="surveys.invite_after_purchase")
+        signals.collect_member_data.connect(receivers.collect_member_data,
+                                            dispatch_uid="surveys.collect_member_data")
+        signals.member_closing.connect(receivers.forget_member,
+                                       dispatch_uid="surveys.forget_member")

@@ -216,3 +216,26 @@ def member_invitation(member, invitation_id):
 def invitation_for_link(invitation_id):
     return (Invitation.objects.filter(pk=invitation_id)
             .select_related("survey", "member__user").first())
+
+
+def member_data(member):
+    """What the surveys app holds about a member, for their download (plain JSON values)."""
+    invitations = (Invitation.objects.filter(member=member).select_related("survey", "comment",
+                                                                          "testimonial")
+                   .prefetch_related("answers").order_by("created_at"))
+    answers, testimonials = [], []
+    for invitation in invitations:
+        comment = getattr(invitation, "comment", None)
+        for answer in invitation.answers.all():
+            answers.append({
+                "survey": invitation.survey.name, "invited_at": invitation.created_at.isoformat(),
+                "question": answer.question, "answer": answer.value, "scale": answer.scale,
+                "status": answer.status, "comment": comment.text if comment else "",
+            })
+        testimonial = getattr(invitation, "testimonial", None)
+        if testimonial is not None:
+            testimonials.append({
+                "text": testimonial.text, "consent_wording": testimonial.consent_wording,
+                "consented_at": testimonial.consented_at.isoformat(), "status": testimonial.status,
+            })
+    return {"survey_answers": answers, "testimonials": testimonials}

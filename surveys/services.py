@@ -364,6 +364,18 @@ def _open_follow_up(invitation, now):
     return follow_up
 
 
+@transaction.atomic
+def forget_member(*, member, now=None):
+    """A member closes their account: their comments and testimonials go (they are their own
+    words), and nothing more is emailed. Scores stay, as they count in totals but name no one;
+    staff notes on a follow-up stay with the follow-up."""
+    now = now or timezone.now()
+    Comment.objects.filter(invitation__member=member).delete()
+    Testimonial.objects.filter(invitation__member=member).delete()
+    Invitation.objects.filter(member=member, sent_at__isnull=True).update(send_after=None)
+    Invitation.objects.filter(member=member, expires_at__gt=now).update(expires_at=now)
+
+
 # --- Staff ------------------------------------------------------------------------------------
 
 

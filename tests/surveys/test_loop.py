@@ -130,3 +130,25 @@ def test_a_receipt_link_opens_the_survey_without_recording_anything(client, invi
     assert not invitation.answers.exists()
     client.post(url, {"recommend": "8"})
     assert invitation.answers.get().source == "receipt"
+
+
+def test_a_member_closing_their_account_takes_their_words_with_them(customer, invitation):
+    from programs.services import close_member
+    from programs.signals import collect_member_data
+
+    services.submit_answers(invitation=invitation, values={"recommend": 10}, comment="Lovely",
+                            testimonial_consent=True)
+    pending = services.invite(survey=Survey.objects.create(name="Later", kind="csat",
+                                                           min_days_between=0),
+                              member=customer, send_after=timezone.now())
+    sections = dict(collect_member_data.send(sender=None, member=customer))
+    download = next(extra for extra in sections.values() if "survey_answers" in extra)
+    assert download["survey_answers"][0]["comment"] == "Lovely"
+    assert download["testimonials"][0]["consent_wording"].startswith("You may show my comment")
+
+    close_member(member=customer)
+    assert not survey_models.Comment.objects.exists()
+    assert not survey_models.Testimonial.objects.exists()
+    assert invitation.answers.get().value == 10, "the score still counts"
+    pending.refresh_from_db()
+    assert pending.send_after is None and not pending.is_open()
