@@ -183,6 +183,8 @@ class Member(models.Model):
         verbose_name = _("member")
         verbose_name_plural = _("members")
         ordering = ["-joined_at"]
+        # The staff members list pages through members newest first.
+        indexes = [models.Index(fields=["-joined_at", "-id"], name="member_joined_idx")]
 
     def __str__(self):
         return f"{self.number} {self.user}"
@@ -214,7 +216,12 @@ class Purchase(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="purchase_amount_positive"),
         ]
-        indexes = [models.Index(fields=["member", "-occurred_at"], name="purchase_member_idx")]
+        indexes = [
+            models.Index(fields=["member", "-occurred_at"], name="purchase_member_idx"),
+            # The dashboard's metrics read a period's purchases from the index alone.
+            models.Index(fields=["occurred_at"], include=["member", "store", "amount"],
+                         name="purchase_period_idx"),
+        ]
 
     def __str__(self):
         return f"{self.store.code}/{self.external_id}"
@@ -351,6 +358,9 @@ class LedgerEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["membership", "-created_at"], name="ledger_membership_idx"),
+            # The dashboard's points metrics read a period's entries from the index alone.
+            models.Index(fields=["created_at"], include=["membership", "kind", "points"],
+                         name="ledger_period_idx"),
             *[
                 models.Index(fields=[cause], condition=models.Q(**{f"{cause}__isnull": False}),
                              name=f"ledger_{cause}_idx")
