@@ -5,8 +5,10 @@ Every form has a prefix, because the member panel shows them all on one page.
 """
 
 from django import forms
+from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from .models import Program, Segment, Store, Tier
 from .money import format_money
 from .points import MAX_ADJUSTMENT
 
@@ -218,4 +220,51 @@ class LedgerExportForm(forms.Form):
         data = super().clean()
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             raise forms.ValidationError(_("The first day must come before the last."))
+        return data
+
+class SegmentForm(forms.ModelForm):
+    """Staff define a segment: every filter optional, all of them together."""
+
+    class Meta:
+        model = Segment
+        fields = ["name", "description", "program", "tiers", "balance_at_least", "balance_at_most",
+                  "last_purchase_after", "last_purchase_before", "spend_from", "spend_until",
+                  "spend_at_least", "spend_at_most", "store"]
+        widgets = {
+            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+            for name in ("last_purchase_after", "last_purchase_before", "spend_from", "spend_until")
+        } | {"tiers": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = Program.objects.filter(is_active=True)
+        self.fields["tiers"].queryset = Tier.objects.select_related("program")
+        self.fields["store"].queryset = Store.objects.filter(is_active=True)
+        for name in ("spend_at_least", "spend_at_most"):
+            self.fields[name].validators.append(MinValueValidator(0))
+            self.fields[name].widget.attrs["min"] = 0
+
+    def clean(self):
+        data = super().clean()
+        program, tiers = data.get("program"), data.get("tiers") or []
+        needs_program = tiers or data.get("balance_at_least") is not None or (
+            data.get("balance_at_most") is not None)
+        if needs_program and program is None:
+            self.add_error("program", _("Choose the program whose tiers or points balance count."))
+        if program is not None and any(tier.program_id != program.pk for tier in tiers):
+            self.add_error("tiers", _("Choose tiers of the chosen program only."))
+        for low, high, message in (
+            ("balance_at_least", "balance_at_most", _("The lowest balance is above the highest.")),
+            ("spend_at_least", "spend_at_most", _("The lowest spend is above the highest.")),
+            ("spend_from", "spend_until", _("The spend period ends before it starts.")),
+        ):
+            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
+                self.add_error(high, message)
+        after, before = data.get("last_purchase_after"), data.get("last_purchase_before")
+        if after and before and after >= before:
+            self.add_error("last_purchase_before", _(
+                "No purchase can be on or after the first date and before the second."))
+        if (data.get("spend_from") or data.get("spend_until")) and (
+                data.get("spend_at_least") is None and data.get("spend_at_most") is None):
+            self.add_error("spend_at_least", _("Say how much they spent in the period."))
         return data

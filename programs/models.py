@@ -637,3 +637,51 @@ class TierChange(models.Model):
 
     def __str__(self):
         return f"{self.from_tier or '-'} → {self.to_tier or '-'}"
+
+class Segment(models.Model):
+    """A group of members that staff define by filters, to send offers, surveys and emails to.
+
+    Every filter is optional and they all apply together; the members are worked out when the
+    segment is used (programs.segments), so a segment always means "who matches now".
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    program = models.ForeignKey(
+        Program, null=True, blank=True, on_delete=models.PROTECT, related_name="segments",
+        verbose_name=_("program"), help_text=_("Needed for the tier and points filters."),
+    )
+    tiers = models.ManyToManyField(Tier, blank=True, related_name="segments", verbose_name=_("in tiers"))
+    last_purchase_after = models.DateField(_("last purchase on or after"), null=True, blank=True)
+    last_purchase_before = models.DateField(_("last purchase before"), null=True, blank=True)
+    spend_from = models.DateField(_("spend counted from"), null=True, blank=True)
+    spend_until = models.DateField(_("spend counted until"), null=True, blank=True)
+    spend_at_least = money_field(_("spent at least"), null=True, blank=True)
+    spend_at_most = money_field(_("spent at most"), null=True, blank=True)
+    balance_at_least = models.IntegerField(_("points balance at least"), null=True, blank=True)
+    balance_at_most = models.IntegerField(_("points balance at most"), null=True, blank=True)
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("bought at store"),
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(spend_at_least__isnull=True) | models.Q(spend_at_most__isnull=True)
+                | models.Q(spend_at_least__lte=models.F("spend_at_most")),
+                name="segment_spend_range"),
+            models.CheckConstraint(
+                condition=models.Q(balance_at_least__isnull=True) | models.Q(balance_at_most__isnull=True)
+                | models.Q(balance_at_least__lte=models.F("balance_at_most")),
+                name="segment_balance_range"),
+        ]
+
+    def __str__(self):
+        return self.name
