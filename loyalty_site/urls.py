@@ -9,6 +9,8 @@ from programs.api import views as api
 from programs.views import exports, segments
 from programs.views import portal as points_portal
 from programs.views import staff as till
+from referrals.views import portal as referrals_portal
+from referrals.views import staff as referrals_staff
 from surveys.views import portal as surveys_portal
 from surveys.views import staff as surveys_staff
 
@@ -28,6 +30,10 @@ portal_patterns = [
     path("codes/<int:redemption_id>/", points_portal.code, name="code"),
     path("card/", points_portal.card, name="card"),
     path("card.png", points_portal.card_png, name="card_png"),
+    path("referrals/", referrals_portal.my_referrals, name="referrals"),
+    path("referrals/leaderboard/", referrals_portal.leaderboard_choice, name="referral_leaderboard"),
+    # A friend's share link, short enough to read out: /r/7K3M-Q9XR
+    path("r/<str:code>", referrals_portal.share_link, name="share_link"),
     path("privacy/", privacy.privacy_page, name="privacy"),
     path("privacy/my-data.json", privacy.download_json, name="privacy_json"),
     path("privacy/my-data.zip", privacy.download_csv, name="privacy_csv"),
@@ -79,6 +85,12 @@ staff_patterns = [
     path("surveys/testimonials/<int:testimonial_id>/review/", surveys_staff.review_testimonial,
          name="survey_review_testimonial"),
     path("surveys/receipt/<int:purchase_id>/", surveys_staff.receipt, name="survey_receipt"),
+    path("referrals/", referrals_staff.overview, name="referrals"),
+    path("referrals/review/", referrals_staff.review_queue, name="referral_review"),
+    path("referrals/review/<int:referral_id>/", referrals_staff.decide, name="referral_decide"),
+    path("referrals/settings/", referrals_staff.settings_list, name="referral_settings"),
+    path("referrals/settings/<int:program_id>/", referrals_staff.settings_edit,
+         name="referral_settings_edit"),
 ]
 
 api_patterns = [
@@ -99,6 +111,8 @@ api_patterns = [
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("staff/", include((staff_patterns, "staff"))),
+    # allauth's sign-up with the referral code filled in from a share link; before allauth's own.
+    path("accounts/signup/", referrals_portal.SignupView.as_view(), name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
