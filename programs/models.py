@@ -685,3 +685,43 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+class BonusCampaign(models.Model):
+    """Extra points for a while: "double points in December", "×3 on coffee beans at the
+    airport store", "Gold members ×1.5 this weekend". Combined with the tier and plan
+    multipliers as docs/campaigns.md says."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="campaigns",
+                                verbose_name=_("program"))
+    name = models.CharField(_("name"), max_length=100)
+    multiplier = models.DecimalField(
+        _("multiplier"), max_digits=4, decimal_places=2,
+        help_text=_("2 means double points on what the campaign covers."),
+    )
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("only at store"))
+    category = models.CharField(_("only for the product category"), max_length=64, blank=True,
+                                help_text=_("As the till or web shop sends it on item lines."))
+    minimum_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="campaigns", verbose_name=_("only for tier and above"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bonus campaign")
+        verbose_name_plural = _("bonus campaigns")
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")),
+                                   name="campaign_ends_after_it_starts"),
+            models.CheckConstraint(condition=models.Q(multiplier__gt=1, multiplier__lte=10),
+                                   name="campaign_multiplier_above_1_to_10"),
+        ]
+        indexes = [models.Index(fields=["program", "ends_on"], name="campaign_program_end_idx")]
+
+    def __str__(self):
+        return self.name

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.services import log_staff_action
 
-from . import ledger, signals, tiers
+from . import campaigns, ledger, signals, tiers
 from .models import EarningRule, LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
 from .money import parse_amount
 
@@ -36,16 +36,18 @@ def programs_with_rules_at(when):
     return list(programs.values())
 
 
-def points_for(program, rule, amount, multiplier=1):
-    """Points a purchase earns under a rule, times the member's tier `multiplier` (the order
-    of combination is in docs/tiers.md). Rounded down once, at the end: a point is earned only
+def points_for(program, rule, amount, multiplier=1, parts=None):
+    """Points a purchase earns under a rule, times the member's tier and plan `multiplier` and
+    each basket part's campaign multiplier (`parts`, from campaigns.basket_parts; the order of
+    combination is in docs/campaigns.md). Rounded down once, at the end: a point is earned only
     when whole, so a full refund always reverses exactly what was earned."""
     if rule is None or amount < rule.minimum_amount:
         return 0
+    parts = parts or [campaigns.BasketPart("", amount, None)]
     if program.kind == Program.Kind.VISITS:
-        base = Decimal(rule.points_per_visit)
+        base = rule.points_per_visit * max(part.multiplier for part in parts)
     else:
-        base = amount * rule.points_per_unit
+        base = sum(part.amount * part.multiplier for part in parts) * rule.points_per_unit
     return int((base * Decimal(multiplier)).to_integral_value(rounding=ROUND_FLOOR))
 
 
@@ -152,12 +154,16 @@ def _write_purchase(*, store, member, external_id, amount, currency, occurred_at
     earned = {}
     for program in programs:
         membership = memberships[program.pk]
-        points = points_for(program, program.rule, amount, tiers.earning_multiplier(membership))
+        parts = campaigns.basket_parts(amount, lines, campaigns.campaigns_in_force(
+            program, store=store, when=occurred_at, tier=membership.tier))
+        points = points_for(program, program.rule, amount, tiers.earning_multiplier(membership),
+                            parts)
         if points > 0:
             pending_until = now + timedelta(days=program.pending_days) if program.pending_days else None
             ledger.credit(membership, points, LedgerEntry.Kind.EARN, now=now,
                           pending_until=pending_until, purchase=purchase, rule=program.rule,
-                          actor=actor, reason=tiers.earning_note(membership))
+                          actor=actor, reason=" · ".join(filter(None, (
+                              tiers.earning_note(membership), campaigns.campaign_note(parts)))))
             ledger.save_totals(membership)
             earned[program.slug] = points
         tiers.upgrade_if_qualified(membership, now)
