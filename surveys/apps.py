@@ -9,7 +9,7 @@ class SurveysConfig(AppConfig):
     def ready(self):
         from programs import signals
 
-        from . import receivers
+        from . import metrics, receivers
 
         signals.purchase_recorded.connect(receivers.invite_after_purchase,
                                           dispatch_uid="surveys.invite_after_purchase")
@@ -17,3 +17,4 @@ class SurveysConfig(AppConfig):
                                             dispatch_uid="surveys.collect_member_data")
         signals.member_closing.connect(receivers.forget_member,
                                        dispatch_uid="surveys.forget_member")
+        metrics.register_survey_metrics()

@@ -54,7 +54,7 @@ def confirmed_answers(*, kind=None, survey=None, period_start=None, period_end=N
     return answers
 
 
-def _responses(rows):
+def group_responses(rows):
     """Rows of (invitation id, question, value) → one {question: value} per invitation."""
     by_invitation = defaultdict(dict)
     for invitation_id, question, value in rows:
@@ -64,7 +64,7 @@ def _responses(rows):
 
 def _score(kind, answers, nps_scale):
     rows = answers.order_by().values_list("invitation_id", "question", "value")
-    return scoring.score(kind, _responses(rows), nps_scale or "0-10").with_minimum(
+    return scoring.score(kind, group_responses(rows), nps_scale or "0-10").with_minimum(
         settings.SURVEY_MIN_SAMPLE)
 
 
@@ -108,7 +108,7 @@ def index_trend(kind=None, period_start=None, period_end=None, store=None, by="m
     for bucket, *row in rows:
         buckets[timezone.localtime(bucket).date()].append(row)
     return [
-        (day, summary_dict(scoring.score(kind, _responses(buckets[day]), nps_scale)
+        (day, summary_dict(scoring.score(kind, group_responses(buckets[day]), nps_scale)
                            .with_minimum(settings.SURVEY_MIN_SAMPLE)))
         for day in sorted(buckets)
     ]

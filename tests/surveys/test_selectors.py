@@ -63,3 +63,24 @@ def test_each_summary_is_two_queries_at_most(django_assert_max_num_queries):
         answer(survey, {"recommend": 1, "buy_again": 2, "try_other": 3})
     with django_assert_max_num_queries(2):
         assert selectors.index_summary("cli")["value"] == 80.0
+
+
+def test_the_dashboard_shows_the_indexes_from_one_query_each(django_assert_max_num_queries):
+    from loyalty_site import dashboard
+    from programs.metrics import MetricFilter
+
+    survey = Survey.objects.create(name="NPS", kind="nps")
+    answer(survey, {"recommend": 10})
+    answer(survey, {"recommend": 0})
+    answer(survey, {"recommend": 9}, when=timezone.now() - timedelta(days=45))
+    today = timezone.localdate()
+    period = MetricFilter(start=today - timedelta(days=29), end=today)
+    metric = dashboard.metric("nps")
+    assert metric.section == "satisfaction"
+    with django_assert_max_num_queries(1):
+        result = metric.compute(period)
+    assert (result.current.value, result.current.sample) == (0, 2)
+    assert (result.previous.value, result.previous.sample) == (100, 1)
+    assert sum(figure.sample for _day, figure in result.series) == 3
+    assert {m.key for m in dashboard.registered()} >= {"nps", "csat", "ces", "how_was_today",
+                                                      "cli", "secure_customers"}
