@@ -244,11 +244,12 @@ def register_core_metrics():
         Metric("redemption_rate", section.POINTS, _("Redemption rate"),
                _("Points spent on rewards or paying (less cancelled rewards) ÷ points earned "
                  "(less refunds) in the period, in per cent."),
-               metrics.redemption_rate, unit.PERCENT, memberships, minimum_sample=20),
+               metrics.redemption_rate, unit.PERCENT, _("earnings"), minimum_sample=20),
         Metric("breakage_rate", section.POINTS, _("Breakage (estimate)"),
                _("Points that expired ÷ points that expired or were spent, over the year up to "
                  "the end of the period, in per cent: the share likely never to be redeemed."),
-               metrics.breakage_rate, unit.PERCENT, memberships, minimum_sample=20,
+               metrics.breakage_rate, unit.PERCENT, _("redemptions and expiries"),
+               minimum_sample=20,
                higher_is_better=False),
         Metric("points_expiring_next_month", section.POINTS, _("Points expiring next month"),
                _("Points in lots that expire in the next calendar month unless spent first; "

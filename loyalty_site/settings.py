@@ -254,6 +254,8 @@ CELERY_BEAT_SCHEDULE = {
     # points became spendable this morning should not wait until tomorrow.
     "points-release-pending": {"task": "programs.tasks.release_pending_points", "schedule": 3600.0},
     "points-expire": {"task": "programs.tasks.expire_points", "schedule": 3600.0},
+    # The dashboard's daily sums of the ledger: hourly, so a missed night catches up by morning.
+    "points-roll-up": {"task": "programs.tasks.roll_up_points_days", "schedule": 3600.0},
     "points-expiry-reminders": {"task": "programs.tasks.send_expiry_reminders", "schedule": 3600.0},
     # Pays referrals whose review period ended, applies the review default, closes windows.
     "referrals-schedule": {"task": "referrals.tasks.run_referral_schedule", "schedule": 3600.0},

@@ -22,7 +22,7 @@ through `loyalty_site.dashboard` (metrics) and `register_engagement_source` (eng
 import calendar
 import itertools
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -31,11 +31,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import rollups
 from .models import (
     LedgerEntry,
     Member,
     Membership,
     PointLot,
+    PointsDay,
     Program,
     Purchase,
     PurchaseItem,
@@ -43,6 +45,7 @@ from .models import (
     Refund,
 )
 from .money import round_money
+from .rollups import local_midnight
 
 # Series: this many buckets, weeks for periods up to WEEKLY_UP_TO_DAYS long, months beyond.
 SERIES_LENGTH = 12
@@ -52,10 +55,6 @@ BREAKAGE_HISTORY_DAYS = 365
 
 PERCENT = Decimal("0.1")
 RATIO = Decimal("0.01")
-
-
-def _midnight(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def add_months(day, months):
@@ -77,8 +76,10 @@ class MetricFilter:
     end: date
     store: object = None
     program: object = None
-    # Figures several metrics share (purchases, ledger flows) are computed once per filter.
+    # Figures several metrics share (purchases, ledger flows) are computed once per filter;
+    # `shared` is common to a filter and those derived from it (previous period, buckets).
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    shared: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self):
         if self.end < self.start:
@@ -86,12 +87,12 @@ class MetricFilter:
 
     @property
     def since(self):
-        return _midnight(self.start)
+        return local_midnight(self.start)
 
     @property
     def until(self):
         """The first moment after the period (exclusive bound)."""
-        return _midnight(self.end + timedelta(days=1))
+        return local_midnight(self.end + timedelta(days=1))
 
     @property
     def days(self):
@@ -104,7 +105,8 @@ class MetricFilter:
         return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
 
     def _with_days(self, start, end):
-        return MetricFilter(start=start, end=end, store=self.store, program=self.program)
+        return MetricFilter(start=start, end=end, store=self.store, program=self.program,
+                            shared=self.shared)
 
     def previous(self):
         """The period just before, of the same length (in months when whole months)."""
@@ -147,6 +149,13 @@ class MetricFilter:
         if name not in self.memo:
             self.memo[name] = compute(self)
         return self.memo[name]
+
+    def rolled_up_until(self):
+        """The first day the daily points roll-up has not summed (None: nothing is), read once
+        for the filter and those derived from it."""
+        if "rolled_up_until" not in self.shared:
+            self.shared["rolled_up_until"] = rollups.rolled_up_until()
+        return self.shared["rolled_up_until"]
 
 
 @dataclass(frozen=True)
@@ -409,16 +418,44 @@ def _points_scope(queryset, period, program="membership__program"):
     return queryset
 
 
+def _ledger_since(period, since_day, group):
+    key = ("ledger_since", since_day, group)
+    if key not in period.memo:
+        period.memo[key] = _sum_ledger_since(period, since_day, group)
+    return period.memo[key]
+
+
+def _sum_ledger_since(period, since_day, group):
+    """Sums of the ledger from the start of `since_day` on, grouped by `group` ("program" or
+    "kind"): closed days from the daily roll-up, the rest from the entries themselves.
+    {group value: {"points", "entries"}}."""
+    rolled = period.rolled_up_until() or since_day
+    totals = {}
+    if since_day < rolled:
+        days = _points_scope(PointsDay.objects.filter(day__gte=since_day, day__lt=rolled,
+                                                      program__isnull=False), period, "program")
+        for key, points, entries in (days.values_list(group).annotate(Sum("points"), Sum("entries"))
+                                     .order_by()):
+            totals[key] = {"points": points, "entries": entries}
+    entries = _points_scope(LedgerEntry.objects.filter(
+        created_at__gte=local_midnight(max(since_day, rolled))), period)
+    field_name = "membership__program" if group == "program" else "kind"
+    for key, points, count in (entries.values_list(field_name).annotate(Sum("points"), Count("pk"))
+                               .order_by()):
+        row = totals.setdefault(key, {"points": 0, "entries": 0})
+        row["points"] += points
+        row["entries"] += count
+    return totals
+
+
 def _outstanding_by_program(period):
     """{program id: points outstanding at the end of the period}: the balances now less what the
-    ledger moved since (entries after the end are few for a recent period, and indexed)."""
-    now = dict(_points_scope(Membership.objects.all(), period, program="program")
-               .values_list("program").annotate(points=Sum("balance")).order_by())
-    since = (_points_scope(LedgerEntry.objects.filter(created_at__gte=period.until), period)
-             .values_list("membership__program").annotate(points=Sum("points")).order_by())
-    outstanding = dict(now)
-    for program_id, points in since:
-        outstanding[program_id] = outstanding.get(program_id, 0) - points
+    ledger moved since the period ended."""
+    outstanding = dict(_points_scope(Membership.objects.all(), period, program="program")
+                       .values_list("program").annotate(points=Sum("balance")).order_by())
+    moved = _ledger_since(period, period.end + timedelta(days=1), "program")
+    for program_id, row in moved.items():
+        outstanding[program_id] = outstanding.get(program_id, 0) - row["points"]
     return outstanding
 
 
@@ -455,20 +492,23 @@ SPENT = [LedgerEntry.Kind.REDEEM, LedgerEntry.Kind.PAY, LedgerEntry.Kind.CANCEL]
 EARNED = [LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS, LedgerEntry.Kind.REVERSE]
 
 
-def _flows(period, since=None):
-    entries = _points_scope(LedgerEntry.objects.filter(
-        created_at__gte=since or period.since, created_at__lt=period.until), period)
-    figures = entries.aggregate(
-        earned=Coalesce(Sum("points", filter=Q(kind__in=EARNED)), 0),
-        spent=Coalesce(-Sum("points", filter=Q(kind__in=SPENT)), 0),
-        expired=Coalesce(-Sum("points", filter=Q(kind=LedgerEntry.Kind.EXPIRE)), 0),
-        earners=Count("membership", distinct=True,
-                      filter=Q(kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS])),
-        settled=Count("membership", distinct=True,
-                      filter=Q(kind__in=[LedgerEntry.Kind.REDEEM, LedgerEntry.Kind.PAY,
-                                         LedgerEntry.Kind.EXPIRE])),
-    )
-    return figures
+def _flows(period, since_day=None):
+    """Points earned, spent and expired from `since_day` (the period's first day by default) to
+    the end of the period, with how many entries earned and how many spent or expired points.
+    From the daily roll-up where it has the days, from the ledger for the rest."""
+    since_day = since_day or period.start
+    after = _ledger_since(period, period.end + timedelta(days=1), "kind")
+    moved = _ledger_since(period, since_day, "kind")
+
+    def total(kinds, what="points"):
+        return sum(moved.get(k, {}).get(what, 0) - after.get(k, {}).get(what, 0) for k in kinds)
+
+    return {
+        "earned": total(EARNED), "spent": -total(SPENT), "expired": -total([LedgerEntry.Kind.EXPIRE]),
+        "earnings": total([LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS], "entries"),
+        "settled": total([LedgerEntry.Kind.REDEEM, LedgerEntry.Kind.PAY, LedgerEntry.Kind.EXPIRE],
+                         "entries"),
+    }
 
 
 def redemption_rate(period):
@@ -476,7 +516,7 @@ def redemption_rate(period):
     (purchases and bonuses, less refunds) in the period, in per cent."""
     def figure(p):
         f = p.memoised("flows", _flows)
-        return Figure(_share(f["spent"], f["earned"]) if f["earned"] > 0 else None, f["earners"])
+        return Figure(_share(f["spent"], f["earned"]) if f["earned"] > 0 else None, f["earnings"])
     return trend(figure, period, store_filtered=False)
 
 
@@ -485,7 +525,8 @@ def breakage_rate(period):
     before the end of the period, in per cent: the share of points that will likely never be
     redeemed."""
     def figure(p):
-        f = p.memoised("history", lambda q: _flows(q, since=q.until - timedelta(days=BREAKAGE_HISTORY_DAYS)))
+        f = p.memoised("history", lambda q: _flows(
+            q, since_day=q.end + timedelta(days=1 - BREAKAGE_HISTORY_DAYS)))
         settled = f["expired"] + f["spent"]
         return Figure(_share(f["expired"], settled) if settled > 0 else None, f["settled"])
     return trend(figure, period, store_filtered=False)
@@ -502,8 +543,8 @@ def points_expiring_next_month(period, *, today=None):
     forecast from today, whatever the period (so no comparison and no series)."""
     first, last = next_month(today)
     lots = _points_scope(PointLot.objects.filter(
-        remaining__gt=0, expires_at__gte=_midnight(first),
-        expires_at__lt=_midnight(last + timedelta(days=1))), period)
+        remaining__gt=0, expires_at__gte=local_midnight(first),
+        expires_at__lt=local_midnight(last + timedelta(days=1))), period)
     figures = lots.aggregate(points=Coalesce(Sum("remaining"), 0),
                              memberships=Count("membership", distinct=True))
     return MetricResult(current=Figure(figures["points"], figures["memberships"]), previous=None,

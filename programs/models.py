@@ -564,6 +564,36 @@ class IdempotentRequest(models.Model):
         return self.key
 
 
+class PointsDay(models.Model):
+    """The points ledger summed per day (in the shop's time zone), program and kind, written by
+    the roll-up task (programs.rollups) so the dashboard need not add up millions of entries.
+
+    A row with no program and an empty kind marks its day as rolled up; the days after the
+    last marked one are read from the ledger itself.
+    """
+
+    day = models.DateField(_("day"))
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, blank=True)
+    points = models.BigIntegerField(_("points"), default=0)
+    entries = models.PositiveIntegerField(_("entries"), default=0)
+
+    class Meta:
+        verbose_name = _("day of points")
+        verbose_name_plural = _("days of points")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "program", "kind"],
+                                    condition=models.Q(program__isnull=False),
+                                    name="points_day_unique"),
+            models.UniqueConstraint(fields=["day"], condition=models.Q(program__isnull=True),
+                                    name="points_day_marked_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.program_id} {self.kind}: {self.points}"
+
+
 class Tier(models.Model):
     """A level of a program (Bronze, Silver, Gold), reached by points earned or money spent in
     the program's qualification window. Higher rank, higher threshold."""

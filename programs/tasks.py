@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import reminders, services, tiers
+from .rollups import roll_up_points
 
 
 @shared_task
@@ -19,6 +20,11 @@ def release_pending_points():
 @shared_task
 def send_expiry_reminders():
     return {"queued": reminders.send_expiry_reminders()}
+
+
+@shared_task
+def roll_up_points_days():
+    return {"days": roll_up_points()}
 
 
 @shared_task

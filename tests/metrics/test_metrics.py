@@ -158,15 +158,14 @@ def test_points_outstanding_and_liability(september, club):
 
 def test_redemption_rate(september):
     # Earned in September: 200 + 120 + 40 + 50 = 410, less 20 reversed = 390; spent 100.
-    # Earners: Ann, Ben, Dee.
-    assert metrics.redemption_rate(september).current == Figure(Decimal("25.6"), 3)
-    # August: 240 earned, nothing spent (Eve's points expired, not spent).
+    # Four purchases earned points.
+    assert metrics.redemption_rate(september).current == Figure(Decimal("25.6"), 4)
+    # August: 240 earned by three purchases, nothing spent (Eve's points expired).
     assert metrics.redemption_rate(september).previous == Figure(Decimal("0.0"), 3)
 
 
 def test_breakage_rate(september):
-    # The year to Sep 30: Eve's 30 expired, Ann's 100 spent: 30 / 130.
-    # Settled: Eve (expired) and Ann (redeemed).
+    # The year to Sep 30: Eve's 30 expired, Ann's 100 spent: 30 / 130, from two entries.
     assert metrics.breakage_rate(september).current == Figure(Decimal("23.1"), 2)
     # The year to Aug 31: only Eve's 30, expired.
     assert metrics.breakage_rate(september).previous == Figure(Decimal("100.0"), 1)
@@ -193,3 +192,22 @@ def test_no_data_gives_no_value_and_no_error(db, metric):
     assert result.current.sample == 0
     assert result.current.value in (None, 0, Decimal("0.00"))
     assert all(figure.sample == 0 for _, figure in result.series)
+
+
+def test_points_metrics_read_the_daily_roll_up_alike(september, club):
+    """The same figures whether the ledger is rolled up to Sep 15 (the rest read live), to
+    today, or not at all; and a second roll-up adds nothing."""
+    from programs.models import LedgerEntry, PointsDay
+    from programs.rollups import roll_up_points
+
+    points = [metrics.points_outstanding, metrics.points_liability, metrics.redemption_rate,
+              metrics.breakage_rate]
+    live = [metric(MetricFilter(**SEPTEMBER)) for metric in points]
+    assert roll_up_points(today=date(2026, 9, 15)) > 0
+    assert [metric(MetricFilter(**SEPTEMBER)) for metric in points] == live
+    assert roll_up_points() > 0
+    assert roll_up_points() == 0
+    assert [metric(MetricFilter(**SEPTEMBER)) for metric in points] == live
+    # Sep 21: Ann's coffee, one entry of -100 in "points".
+    assert PointsDay.objects.get(day=date(2026, 9, 21), kind=LedgerEntry.Kind.REDEEM).points == -100
+    assert metrics.points_outstanding(MetricFilter(**SEPTEMBER, program=club)).current == Figure(0, 1)
