@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.models import User
 from loyalty_site.roles import MANAGER
-from programs.models import Member, Program, Store
+from programs.models import Member, Program, Store, Tier
 
 from .models import FACES, FollowUp, Survey
 from .services import consent_wording
@@ -76,6 +76,8 @@ class SurveyForm(forms.ModelForm):
 class ResultsFilterForm(forms.Form):
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(),
                                    required=False, empty_label=_("All stores"))
+    tier = forms.ModelChoiceField(label=_("Members now in tier"), queryset=Tier.objects.none(),
+                                  required=False, empty_label=_("All members"))
     start = forms.DateField(label=_("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("Until (inclusive)"), required=False,
@@ -86,6 +88,8 @@ class ResultsFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = Store.objects.order_by("name")
+        self.fields["tier"].queryset = Tier.objects.select_related("program").order_by(
+            "program__name", "rank")
 
     def clean(self):
         data = super().clean()

@@ -13,6 +13,8 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+from programs.models import Member
+
 from . import scoring
 from .models import Answer, FollowUp, Invitation, Survey, Testimonial
 
@@ -36,9 +38,17 @@ def _in_period(queryset, field, period_start, period_end):
     return queryset
 
 
+def _of_tier(queryset, member_field, tier):
+    """Only members whose membership is in `tier` now (a tier at answer time is not kept)."""
+    if tier is None:
+        return queryset
+    return queryset.filter(**{f"{member_field}__in": Member.objects.filter(memberships__tier=tier)})
+
+
 def confirmed_answers(*, kind=None, survey=None, period_start=None, period_end=None, store=None,
-                      nps_scale=None):
-    """Confirmed answers in [period_start, period_end), by survey or by kind, for one store."""
+                      nps_scale=None, tier=None):
+    """Confirmed answers in [period_start, period_end), by survey or by kind, for one store and
+    the members now in one tier."""
     answers = Answer.objects.filter(status=Answer.Status.CONFIRMED,
                                     band_version=scoring.BAND_VERSION)
     if survey is not None:
@@ -51,7 +61,7 @@ def confirmed_answers(*, kind=None, survey=None, period_start=None, period_end=N
     answers = _in_period(answers, "invitation__confirmed_at", period_start, period_end)
     if store is not None:
         answers = answers.filter(invitation__store=store)
-    return answers
+    return _of_tier(answers, "invitation__member", tier)
 
 
 def group_responses(rows):
@@ -80,26 +90,27 @@ def summary_dict(result):
     }
 
 
-def index_summary(kind, period_start=None, period_end=None, store=None, nps_scale="0-10"):
+def index_summary(kind, period_start=None, period_end=None, store=None, nps_scale="0-10",
+                  tier=None):
     """One loyalty index over every survey of `kind` (nps, csat, ces, faces, cli,
     secure_customer) answered in [period_start, period_end) — dates or aware datetimes — at
-    `store` (None: all). Two queries at most."""
+    `store` (None: all), for the members now in `tier` (None: all). Two queries at most."""
     answers = confirmed_answers(kind=kind, period_start=period_start, period_end=period_end,
-                                store=store, nps_scale=nps_scale)
+                                store=store, nps_scale=nps_scale, tier=tier)
     return summary_dict(_score(kind, answers, nps_scale))
 
 
-def nps_summary(period_start=None, period_end=None, store=None, scale="0-10"):
+def nps_summary(period_start=None, period_end=None, store=None, scale="0-10", tier=None):
     """NPS on one scale: score, promoters/passives/detractors (counts in "parts", percentages
     in "shares"), sample size and 95 % interval."""
-    return index_summary(scoring.NPS, period_start, period_end, store, nps_scale=scale)
+    return index_summary(scoring.NPS, period_start, period_end, store, nps_scale=scale, tier=tier)
 
 
 def index_trend(kind=None, period_start=None, period_end=None, store=None, by="month",
-                nps_scale="0-10", survey=None):
+                nps_scale="0-10", survey=None, tier=None):
     """[(first day of the week or month, summary_dict)] in date order, one query."""
     answers = confirmed_answers(kind=kind, survey=survey, period_start=period_start,
-                                period_end=period_end, store=store, nps_scale=nps_scale)
+                                period_end=period_end, store=store, nps_scale=nps_scale, tier=tier)
     if survey is not None:
         kind, nps_scale = survey.kind, survey.nps_scale
     rows = (answers.annotate(bucket=PERIODS[by]("invitation__confirmed_at"))
@@ -117,11 +128,11 @@ def index_trend(kind=None, period_start=None, period_end=None, store=None, by="m
 # --- One survey, for its results page ------------------------------------------------------------
 
 
-def survey_results(survey, *, period_start=None, period_end=None, store=None):
+def survey_results(survey, *, period_start=None, period_end=None, store=None, tier=None):
     """The survey's score, the distribution of its first question's answers, and how many
     clicks are still unconfirmed or were discarded (shown apart, never counted)."""
     answers = confirmed_answers(survey=survey, period_start=period_start,
-                                period_end=period_end, store=store)
+                                period_end=period_end, store=store, tier=tier)
     result = summary_dict(_score(survey.kind, answers, survey.nps_scale))
     first, _text, (low, high) = survey.questions()[0]
     counts = dict(answers.filter(question=first).order_by().values_list("value")
@@ -135,6 +146,7 @@ def survey_results(survey, *, period_start=None, period_end=None, store=None):
         status=Answer.Status.CONFIRMED)
     if store is not None:
         others = others.filter(invitation__store=store)
+    others = _of_tier(others, "invitation__member", tier)
     result["held_apart"] = others.aggregate(
         unconfirmed=Count("pk", filter=Q(status=Answer.Status.UNCONFIRMED)),
         discarded=Count("pk", filter=Q(status=Answer.Status.DISCARDED)),
@@ -142,7 +154,8 @@ def survey_results(survey, *, period_start=None, period_end=None, store=None):
     return result
 
 
-def survey_comments(survey, *, period_start=None, period_end=None, store=None, limit=50):
+def survey_comments(survey, *, period_start=None, period_end=None, store=None, tier=None,
+                    limit=50):
     """The latest answered invitations with a comment, with their answers and member."""
     invitations = (Invitation.objects.filter(survey=survey, comment__isnull=False,
                                              confirmed_at__isnull=False)
@@ -151,7 +164,7 @@ def survey_comments(survey, *, period_start=None, period_end=None, store=None, l
     invitations = _in_period(invitations, "confirmed_at", period_start, period_end)
     if store is not None:
         invitations = invitations.filter(store=store)
-    return invitations[:limit]
+    return _of_tier(invitations, "member", tier)[:limit]
 
 
 def export_rows(survey):

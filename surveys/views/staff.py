@@ -52,9 +52,9 @@ def _filters(request):
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         end = data["end"] + timedelta(days=1) if data["end"] else None
-        return form, {"store": data["store"], "period_start": data["start"], "period_end": end}, \
-            data["by"] or "month"
-    return form, {"store": None, "period_start": None, "period_end": None}, "month"
+        return form, {"store": data["store"], "tier": data["tier"], "period_start": data["start"],
+                      "period_end": end}, data["by"] or "month"
+    return form, {"store": None, "tier": None, "period_start": None, "period_end": None}, "month"
 
 
 @require_GET

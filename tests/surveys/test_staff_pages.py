@@ -135,3 +135,16 @@ def test_the_receipt_page_shows_a_qr_code_for_the_purchase(client, cashier, shop
         response = client.get(reverse("staff:survey_receipt", args=[purchase.pk]))
     page = response.content.decode()
     assert response.status_code == 200 and "<svg" in page and "/s/" in page
+
+
+def test_results_filter_by_the_members_tier(client, manager, shop, answered_survey):
+    from programs.models import Membership, Tier
+
+    gold = Tier.objects.create(program=shop, name="Gold", rank=1, threshold=1000)
+    promoter = answered(answered_survey, 10)
+    Membership.objects.create(member=promoter.member, program=shop, tier=gold)
+    client.force_login(manager)
+    response = client.get(reverse("staff:survey_results", args=[answered_survey.pk]),
+                          {"tier": gold.pk})
+    assert response.context["results"]["n"] == 1
+    assert response.context["results"]["value"] == 100.0
