@@ -635,6 +635,13 @@ class Tier(models.Model):
 
         return self.names.get(language or get_language() or "", self.name) or self.name
 
+    @property
+    def multiplier_display(self):
+        """The multiplier without trailing zeros, as the reader writes numbers: 1.5, 1,25, 2."""
+        from django.utils.formats import number_format
+
+        return number_format(self.multiplier.normalize())
+
 
 class TierChange(models.Model):
     """A member moved from one tier to another, and why. Never updated, never deleted."""

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from loyalty_site.roles import perm
 from loyalty_site.services import log_staff_action
 
-from . import ledger
+from . import ledger, tiers
 from .models import EarningRule, LedgerEntry, PointsPayment, Redemption, Reward
 from .money import floor_money
 
@@ -86,11 +86,15 @@ def redeem_reward(*, member, reward, actor=None, now=None):
     """Spend points on a reward and issue its single-use code.
 
     Raises PointsError when the reward is not available (inactive, outside its dates, out of
-    stock) or the member has too few points; nothing is written then.
+    stock, or for a higher tier than the member's) or the member has too few points; nothing is
+    written then.
     """
     now = now or timezone.now()
     membership = ledger.lock_memberships(member, [reward.program])[reward.program_id]
     reward = _lock_available_reward(reward, now)
+    if not tiers.reaches(membership, reward.minimum_tier):
+        raise PointsError({"reward": _("This reward is for %(tier)s members and above.")
+                           % {"tier": reward.minimum_tier.display_name()}})
     if membership.available < reward.cost:
         raise _too_few(membership.available, reward.cost)
     redemption = _issue_code(membership, reward, points=reward.cost, now=now)

@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce, Replace, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import tiers
 from .member_numbers import is_valid_member_number
 from .models import (
     LedgerEntry,
@@ -21,6 +22,7 @@ from .models import (
     Refund,
     Reward,
     Store,
+    Tier,
 )
 from .points import normalise_code
 
@@ -127,7 +129,7 @@ def member_programs(member):
     Four queries whatever the number of lots: memberships, programs, and two over the lots.
     """
     memberships = {m.program_id: m for m in
-                   Membership.objects.filter(member=member).select_related("program")}
+                   Membership.objects.filter(member=member).select_related("program", "tier")}
     programs = {p.pk: p for p in Program.objects.filter(is_active=True)}
     programs.update({m.program_id: m.program for m in memberships.values()})
 
@@ -158,6 +160,7 @@ def member_programs(member):
             "pending": membership.pending if membership else 0,
             "owed": membership.points_owed if membership else 0,
             "expiring_next": next_expiry,
+            "tier": membership.tier if membership else None,
         })
     return standing
 
@@ -196,7 +199,7 @@ def available_rewards(*, now=None):
     return (Reward.objects.filter(is_active=True, program__is_active=True)
             .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=now))
             .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=now))
-            .select_related("program").order_by("program__name", "cost", "name", "pk"))
+            .select_related("program", "minimum_tier").order_by("program__name", "cost", "name", "pk"))
 
 
 def reward_by_id(reward_id):
@@ -222,7 +225,7 @@ def redemption_by_code(code):
 def points_overview(member, *, now=None):
     """member_programs(member), each with `pending_next` added: the pending points that become
     spendable first ({"points", "date"} in the shop's time zone, or None), and `affordable`: how
-    many rewards of the program the member can redeem now.
+    many rewards of the program the member can redeem now (their tier allowing).
 
     Six queries whatever the data: member_programs' four, the pending lots, the rewards.
     """
@@ -239,12 +242,15 @@ def points_overview(member, *, now=None):
         pending_next.setdefault(row["membership__program_id"],
                                 {"points": row["points"], "date": row["day"]})
     costs = {}
-    for program_id, cost, stock in available_rewards(now=now).values_list("program_id", "cost", "stock"):
+    for program_id, cost, stock, rank in available_rewards(now=now).values_list(
+            "program_id", "cost", "stock", "minimum_tier__rank"):
         if stock != 0:
-            costs.setdefault(program_id, []).append(cost)
+            costs.setdefault(program_id, []).append((cost, rank))
     for row in standing:
         row["pending_next"] = pending_next.get(row["program"].pk) if row["pending"] else None
-        row["affordable"] = sum(cost <= row["available"] for cost in costs.get(row["program"].pk, []))
+        tier_rank = row["tier"].rank if row["tier"] else -1
+        row["affordable"] = sum(cost <= row["available"] and (rank is None or rank <= tier_rank)
+                                for cost, rank in costs.get(row["program"].pk, []))
     return standing
 
 
@@ -299,14 +305,17 @@ def entry_cause(entry):
     return entry.get_kind_display()
 
 
-def _catalog_row(reward, available):
+def _catalog_row(reward, available, tier_rank):
     in_stock = reward.stock is None or reward.stock > 0
     missing = max(reward.cost - available, 0)
+    # A reward for a higher tier is shown, with the tier it needs, but cannot be redeemed.
+    tier_locked = reward.minimum_tier is not None and reward.minimum_tier.rank > tier_rank
     return {
         "reward": reward,
         "in_stock": in_stock,
         "affordable": missing == 0,
-        "can_redeem": in_stock and missing == 0,
+        "tier_locked": tier_locked,
+        "can_redeem": in_stock and missing == 0 and not tier_locked,
         "missing": missing,
         # Whole per cent, integer arithmetic: how far the member is towards this reward.
         "progress": min(max(available, 0) * 100 // reward.cost, 100),
@@ -316,16 +325,23 @@ def _catalog_row(reward, available):
 def reward_catalog(member, *, now=None):
     """The rewards the member can redeem now (active, within their dates), per program, each
     with what the member can do: a list of {"program", "available", "rewards": [row]}, where a
-    row is {"reward", "in_stock", "affordable", "can_redeem", "missing" (points still needed),
-    "progress" (0-100)}. Two queries whatever the size of the catalog."""
-    available = {m.program_id: m.available for m in Membership.objects.filter(member=member)}
+    row is {"reward", "in_stock", "affordable", "tier_locked" (for a higher tier than the
+    member's), "can_redeem", "missing" (points still needed), "progress" (0-100)}. Two queries
+    whatever the size of the catalog."""
+    memberships = {m.program_id: m for m in
+                   Membership.objects.filter(member=member).select_related("tier")}
     catalog = {}
     for reward in available_rewards(now=now):
-        points = available.get(reward.program_id, 0)
+        membership = memberships.get(reward.program_id)
+        points = membership.available if membership else 0
         group = catalog.setdefault(reward.program_id, {
             "program": reward.program, "available": points, "rewards": []})
-        group["rewards"].append(_catalog_row(reward, points))
+        group["rewards"].append(_catalog_row(reward, points, _tier_rank(membership)))
     return list(catalog.values())
+
+
+def _tier_rank(membership):
+    return membership.tier.rank if membership is not None and membership.tier_id else -1
 
 
 def catalog_reward(member, reward_id, *, now=None):
@@ -338,8 +354,9 @@ def catalog_reward(member, reward_id, *, now=None):
     reward = available_rewards(now=now).filter(pk=reward_id).first()
     if reward is None:
         return None
-    membership = Membership.objects.filter(member=member, program=reward.program_id).first()
-    row = _catalog_row(reward, membership.available if membership else 0)
+    membership = (Membership.objects.filter(member=member, program=reward.program_id)
+                  .select_related("tier").first())
+    row = _catalog_row(reward, membership.available if membership else 0, _tier_rank(membership))
     row["available"] = membership.available if membership else 0
     return row
 
@@ -580,3 +597,45 @@ def member_balances(members):
     """{member id: total points across programs} for a page of members. One query."""
     return dict(Membership.objects.filter(member__in=[m.pk for m in members])
                 .values_list("member_id").annotate(total=Sum("balance")).order_by())
+
+
+# --- Tiers -----------------------------------------------------------------------------------
+
+
+def tier_progress(member, *, now=None):
+    """The member's standing in each program that has tiers, for the portal's tier card: a list
+    of {"program", "tier" (or None), "since", "grace_until", "amount" (points or money in the
+    window so far), "window_start" (a date), "next" (the next tier, or None at the top),
+    "missing" (what the next tier still needs; "missing_points" as a whole number), "progress"
+    (0-100), "rewards" (the next tier's own rewards)}. One query when no program has tiers;
+    otherwise three, and one per program with tiers."""
+    now = now or timezone.now()
+    programs, by_program = {}, {}
+    for tier in (Tier.objects.filter(program__is_active=True).select_related("program")
+                 .order_by("program_id", "rank")):
+        programs[tier.program_id] = tier.program
+        by_program.setdefault(tier.program_id, []).append(tier)
+    if not programs:
+        return []
+    memberships = {m.program_id: m for m in Membership.objects.filter(
+        member=member, program__in=list(programs)).select_related("program", "tier")}
+    rows = []
+    for program in sorted(programs.values(), key=lambda p: (p.name, p.pk)):
+        membership = memberships.get(program.pk)
+        amount = tiers.qualifying_amount(membership, now) if membership else 0
+        current = membership.tier if membership else None
+        goal = tiers.next_tier(by_program[program.pk], current)
+        missing = max(goal.threshold - amount, 0) if goal else 0
+        rows.append({
+            "program": program, "tier": current, "amount": amount,
+            "since": membership.tier_since if membership else None,
+            "grace_until": membership.tier_grace_until if membership else None,
+            "window_start": timezone.localdate(tiers.window(program, now)[0]),
+            "next": goal, "missing": missing, "missing_points": int(missing),
+            "progress": min(max(int(amount * 100 // goal.threshold), 0), 100) if goal and goal.threshold else 100,
+            "rewards": [],
+        })
+    goals = {row["next"].pk: row for row in rows if row["next"]}
+    for reward in available_rewards(now=now).filter(minimum_tier__in=list(goals)):
+        goals[reward.minimum_tier_id]["rewards"].append(reward)
+    return rows

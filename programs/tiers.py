@@ -151,6 +151,13 @@ def earning_multiplier(membership):
     return membership.tier.multiplier if membership.tier_id else Decimal(1)
 
 
+def reaches(membership, tier):
+    """True when the member's tier is `tier` or above (always, for no `tier`)."""
+    if tier is None:
+        return True
+    return membership.tier_id is not None and membership.tier.rank >= tier.rank
+
+
 def earning_note(membership):
     """What an earn entry records of the tier it was earned in ("Gold ×1.50"), so that the
     multiplier used stays on the ledger whatever the tier's settings become; "" without one."""

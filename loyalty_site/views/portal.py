@@ -21,16 +21,18 @@ from ..permissions import is_staff_member
 
 
 def home(request):
-    member = standing = ready_codes = None
+    member = standing = ready_codes = tiers = None
     if request.user.is_authenticated:
         member = program_selectors.member_for_user(request.user)
     if member is not None:
         standing = program_selectors.points_overview(member)
         ready_codes = program_selectors.ready_codes_count(member)
+        tiers = program_selectors.tier_progress(member)
     return render(request, "portal/home.html", {
         "member": member,
         "standing": standing,
         "ready_codes": ready_codes,
+        "tiers": tiers,
         "affordable": sum(row["affordable"] for row in standing or []),
         # Only a signed-in person without a card is told about the staff dashboard.
         "is_staff_member": member is None and is_staff_member(request.user),

@@ -110,7 +110,7 @@ class ProgramStandingSerializer(serializers.Serializer):
     expiring_next = ExpiringSerializer(allow_null=True, help_text=_(
         "The points that expire soonest, and when; null when none expire."))
     tier = serializers.CharField(allow_null=True, help_text=_(
-        "Reserved for the member's tier; always null for now."))
+        "The member's tier in the program (its name), or null for none."))
 
 
 class MemberDetailSerializer(serializers.Serializer):

@@ -105,7 +105,8 @@ class MemberCreateView(StoreView):
 class MemberDetailView(StoreView):
     @extend_schema(
         summary="A member's points in each program",
-        description="Every active program is listed, with zeros where the member has no points.",
+        description="Every active program is listed, with zeros where the member has no points, "
+                    "and the member's tier in it.",
         responses={200: s.MemberDetailSerializer, 401: NO_KEY, 404: NOT_FOUND},
     )
     def get(self, request, member_number):
@@ -115,7 +116,8 @@ class MemberDetailView(StoreView):
         detail = {
             "member_number": member.number,
             "name": member.user.name,
-            "programs": [{**standing, "tier": None} for standing in selectors.member_programs(member)],
+            "programs": [{**standing, "tier": standing["tier"].name if standing["tier"] else None}
+                         for standing in selectors.member_programs(member)],
         }
         return Response(s.MemberDetailSerializer(detail).data)
 
