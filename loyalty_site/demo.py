@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from programs import services as program_services
 from programs.models import Member, Membership, Program, Purchase, Redemption, Reward, Store
+from referrals.demo import build_demo_referrals
 from surveys.demo import build_demo_surveys
 
 from .models import User
@@ -179,6 +180,7 @@ def build_demo_shop():
     program_services.expire_points()
     redemptions(rng, store_list, points_program)
     build_demo_surveys(rng, member_email=MEMBER_EMAIL)
+    build_demo_referrals(member_email=MEMBER_EMAIL)
     return DemoLogins(MANAGER_EMAIL, CASHIER_EMAIL, MEMBER_EMAIL, DEMO_PASSWORD)
 
 

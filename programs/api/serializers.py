@@ -85,8 +85,8 @@ class MemberCreateSerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
     referral_code = serializers.CharField(
         max_length=40, required=False, allow_blank=True,
-        help_text=_("Reserved: the code of the member who referred this customer. Accepted and "
-                    "ignored for now; referrals will be credited from it later."),
+        help_text=_("The code of the member who referred this new customer. A code that is not "
+                    "accepted is recorded for staff and never fails the request."),
     )
 
 

@@ -9,9 +9,16 @@ from html import unescape
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from loyalty_site.models import StaffAction, User
-from programs.services import find_or_enrol_customer, grant_points, record_purchase, refund_purchase
+from programs.services import (
+    create_api_key,
+    find_or_enrol_customer,
+    grant_points,
+    record_purchase,
+    refund_purchase,
+)
 from referrals import rules, selectors, services
 from referrals.models import Reason, Referral, ReferralIncident, ReferralProgramSettings, Source
 
@@ -79,6 +86,26 @@ def test_a_member_following_a_link_is_sent_home(client, member, code):
     response = client.get(f"/r/{code.code}")
 
     assert response["Location"] == reverse("portal:home")
+
+
+# --- The API ---------------------------------------------------------------------------------
+
+
+def test_the_api_passes_the_code_on_and_a_bad_one_never_fails_the_request(referral_settings, code, store):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {create_api_key(store=store)[1]}")
+
+    good = api.post("/api/v1/members", {"email": "bo@example.org", "referral_code": code.display_code},
+                    format="json")
+    bad = api.post("/api/v1/members", {"email": "cy@example.org", "referral_code": "FRIEND-123"},
+                   format="json")
+
+    assert (good.status_code, bad.status_code) == (201, 201)
+    referral = Referral.objects.get()
+    assert (referral.friend.user.email, referral.source) == ("bo@example.org", Source.API)
+    incident = ReferralIncident.objects.get()
+    assert (incident.reason, incident.source, incident.friend.user.email) == (
+        Reason.MALFORMED, Source.API, "cy@example.org")
 
 
 # --- The till --------------------------------------------------------------------------------
