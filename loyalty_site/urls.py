@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from programs.api import errors as api_errors
 from programs.api import views as api
-from programs.views import exports, segments
+from programs.views import campaigns, exports, segments
 from programs.views import portal as points_portal
 from programs.views import staff as till
 from referrals.views import portal as referrals_portal
@@ -51,6 +51,9 @@ staff_patterns = [
     path("team/<int:user_id>/remove/", staff.remove_from_team, name="remove_from_team"),
     path("outbox/", staff.outbox, name="outbox"),
     path("outbox/<int:email_id>/retry/", staff.retry_email, name="retry_email"),
+    path("campaigns/", campaigns.campaign_list, name="campaigns"),
+    path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/<int:campaign_id>/edit/", campaigns.campaign_edit, name="campaign_edit"),
     path("segments/", segments.segment_list, name="segments"),
     path("segments/new/", segments.segment_new, name="segment_new"),
     path("segments/preview/", segments.segment_preview_size, name="segment_preview_size"),

@@ -4,12 +4,16 @@
 Every form has a prefix, because the member panel shows them all on one page.
 """
 
+from decimal import Decimal
+
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from .models import Program, Segment, Store, Tier
-from .money import format_money
+from .models import BonusCampaign, Program, PurchaseItem, Segment, Store, Tier
+from .money import format_money, parse_amount
 from .points import MAX_ADJUSTMENT
 
 # Field attributes for the till: no browser autofill or spelling fixes on codes and numbers.
@@ -268,3 +272,69 @@ class SegmentForm(forms.ModelForm):
                 data.get("spend_at_least") is None and data.get("spend_at_most") is None):
             self.add_error("spend_at_least", _("Say how much they spent in the period."))
         return data
+
+class CampaignForm(forms.ModelForm):
+    """A bonus campaign: which purchases it covers, and how much more they earn."""
+
+    class Meta:
+        model = BonusCampaign
+        fields = ["name", "program", "multiplier", "starts_on", "ends_on", "store", "category",
+                  "minimum_tier", "is_active"]
+        widgets = {"starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                   "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = Program.objects.filter(is_active=True)
+        self.fields["store"].queryset = Store.objects.filter(is_active=True)
+        self.fields["minimum_tier"].queryset = Tier.objects.select_related("program")
+        self.fields["multiplier"].widget.attrs.update(min="1.01", max="10", step="0.01")
+
+    def clean(self):
+        data = super().clean()
+        multiplier = data.get("multiplier")
+        if multiplier is not None and not Decimal(1) < multiplier <= 10:
+            self.add_error("multiplier", _("Enter a multiplier above 1 and at most 10."))
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+            self.add_error("ends_on", _("The last day is before the first."))
+        tier, program = data.get("minimum_tier"), data.get("program")
+        if tier is not None and program is not None and tier.program_id != program.pk:
+            self.add_error("minimum_tier", _("Choose a tier of the chosen program."))
+        data["category"] = (data.get("category") or "").strip()
+        return data
+
+
+class BasketPreviewForm(forms.Form):
+    """A sample basket, to see what it would earn under the campaigns."""
+
+    program = forms.ModelChoiceField(Program.objects.filter(is_active=True), label=_("Program"))
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    store = forms.ModelChoiceField(Store.objects.filter(is_active=True), label=_("Store"))
+    tier = forms.ModelChoiceField(Tier.objects.select_related("program"), required=False,
+                                  label=_("Member's tier"))
+    amount = forms.CharField(label=_("Amount paid"))
+    category = forms.CharField(label=_("Category of a line"), required=False, max_length=64)
+    line_amount = forms.CharField(label=_("Amount of that line"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        currency = settings.SHOP_CURRENCY
+        for name in ("amount", "line_amount"):
+            if data.get(name):
+                try:
+                    data[name] = parse_amount(data[name], currency, allow_zero=name == "line_amount")
+                except ValidationError as error:
+                    self.add_error(name, error)
+        if data.get("category") and not data.get("line_amount"):
+            self.add_error("line_amount", _("Say how much of the basket is in this category."))
+        tier, program = data.get("tier"), data.get("program")
+        if tier is not None and program is not None and tier.program_id != program.pk:
+            self.add_error("tier", _("Choose a tier of the chosen program."))
+        return data
+
+    def lines(self):
+        data = self.cleaned_data
+        if not data.get("category"):
+            return []
+        return [PurchaseItem(sku="preview", category=data["category"], quantity=1,
+                             unit_price=data["line_amount"])]

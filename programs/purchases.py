@@ -51,6 +51,16 @@ def points_for(program, rule, amount, multiplier=1, parts=None):
     return int((base * Decimal(multiplier)).to_integral_value(rounding=ROUND_FLOOR))
 
 
+def preview_points(program, *, amount, lines, store, when, tier=None):
+    """What a sample basket would earn in `program` on `when` for a member in `tier`: (points,
+    the basket's parts with their campaigns). The same reckoning as a real purchase, but with
+    nothing written; a paid plan's multiplier is left out."""
+    rule = next((p.rule for p in programs_with_rules_at(when) if p.pk == program.pk), None)
+    parts = campaigns.basket_parts(amount, lines, campaigns.campaigns_in_force(
+        program, store=store, when=when, tier=tier))
+    return points_for(program, rule, amount, tier.multiplier if tier else 1, parts), parts
+
+
 def _read_amount(value, currency, field="amount", allow_zero=False):
     try:
         return parse_amount(value, currency, allow_zero=allow_zero)

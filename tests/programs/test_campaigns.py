@@ -5,6 +5,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from programs import services
@@ -117,3 +118,42 @@ def test_a_refund_takes_back_in_proportion_what_the_campaign_gave(shop, store, c
                                            amount="100.00", occurred_at=when, now=when)
     services.refund_purchase(purchase=purchase, external_id="R1-a", amount="25.00", now=when)
     assert Membership.objects.get(member=customer, program=shop).balance == 150
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+
+def test_a_manager_starts_a_campaign_and_previews_a_basket(client, manager, shop, store,
+                                                           django_assert_max_num_queries):
+    client.force_login(manager)
+    response = client.post(reverse("staff:campaign_new"), {
+        "name": "Coffee week", "program": shop.pk, "multiplier": "3", "starts_on": "2026-12-01",
+        "ends_on": "2026-12-07", "category": " coffee ", "is_active": "on"})
+    assert response.status_code == 302
+    coffee_week = BonusCampaign.objects.get()
+    assert (coffee_week.category, coffee_week.created_by) == ("coffee", manager)
+
+    with django_assert_max_num_queries(15):
+        page = client.get(reverse("staff:campaigns"), {
+            "program": shop.pk, "day": "2026-12-03", "store": store.pk, "amount": "150",
+            "category": "coffee", "line_amount": "100"}).content.decode()
+    # 100 of coffee × 3 + 50 of the rest = 350.
+    assert "350 points" in page and "Coffee week" in page
+
+
+def test_a_campaign_that_cannot_be_is_refused_with_a_reason(client, manager, shop):
+    client.force_login(manager)
+    response = client.post(reverse("staff:campaign_new"), {
+        "name": "Backwards", "program": shop.pk, "multiplier": "1", "starts_on": "2026-12-07",
+        "ends_on": "2026-12-01"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a multiplier above 1 and at most 10." in page
+    assert "The last day is before the first." in page
+    assert not BonusCampaign.objects.exists()
+
+
+def test_a_cashier_cannot_run_campaigns(client, cashier, shop):
+    client.force_login(cashier)
+    assert client.get(reverse("staff:campaigns")).status_code == 403
+    assert client.post(reverse("staff:campaign_new"), {"name": "x"}).status_code == 403
