@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.models import User
 from loyalty_site.roles import MANAGER
-from programs.models import Member, Program, Store, Tier
+from programs.models import Member, Program, Segment, Store, Tier
+from programs.segments import segment_members
 
 from .models import FACES, FollowUp, Survey
 from .services import consent_wording
@@ -99,10 +100,16 @@ class ResultsFilterForm(forms.Form):
 
 
 class SendForm(forms.Form):
+    segment = forms.ModelChoiceField(label=_("A segment"), queryset=Segment.objects.none(),
+                                     required=False, empty_label=_("None: the members below"))
     members = forms.CharField(
-        label=_("Member numbers or email addresses"), widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("One per line. Members surveyed recently are skipped."),
+        label=_("Or member numbers and email addresses"), required=False,
+        widget=forms.Textarea(attrs={"rows": 5}), help_text=_("One per line."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.order_by("name")
 
     def clean_members(self):
         entries = [line.strip() for line in self.cleaned_data["members"].splitlines() if line.strip()]
@@ -115,6 +122,18 @@ class SendForm(forms.Form):
         if unknown:
             raise forms.ValidationError(_("No member with: %(list)s") % {"list": ", ".join(unknown)})
         return list({m.pk: m for m in found}.values())
+
+    def clean(self):
+        data = super().clean()
+        if "members" in data and bool(data.get("segment")) == bool(data["members"]):
+            raise forms.ValidationError(_("Choose a segment or list members, not both."))
+        return data
+
+    def chosen_members(self):
+        segment = self.cleaned_data["segment"]
+        if segment is not None:
+            return segment_members(segment)
+        return self.cleaned_data["members"]
 
 
 class FollowUpForm(forms.Form):

@@ -75,28 +75,34 @@ def invite_after_purchase(*, purchase, now=None):
 
 
 @transaction.atomic
-def invite_by_hand(*, survey, members, actor, now=None):
-    """Invite chosen members now (emails go out within the minute). The seam for segments:
-    a segment is a list of members handed to this function.
+def invite_by_hand(*, survey, members, actor, segment=None, now=None):
+    """Invite chosen members, or a segment's (`members` is then its members), now; the emails
+    go out within the minute. Members invited to any survey within the survey's
+    `min_days_between` are skipped.
 
     Returns (invited, throttled) counts. Raises ValidationError for an inactive survey.
     """
     now = now or timezone.now()
     if not survey.is_active:
         raise ValidationError(_("Switch the survey on before sending it."))
-    invited = []
-    for member in members:
-        invitation = invite(survey=survey, member=member, send_after=now, now=now)
-        if invitation is not None:
-            invited.append(invitation)
-    throttled = len(members) - len(invited)
-    log_staff_action(actor=actor, action="surveys.invitations.sent_by_hand",
-                     data={"survey": survey.pk, "invited": len(invited), "throttled": throttled})
-    from .tasks import send_invitation
+    members = list(members)
+    # Two queries whatever the number of members: a segment may hold thousands.
+    recent = set(Invitation.objects.filter(
+        member__in=members, created_at__gte=now - timedelta(days=survey.min_days_between),
+    ).values_list("member_id", flat=True))
+    invited = Invitation.objects.bulk_create([
+        Invitation(survey=survey, member=member, created_at=now, send_after=now,
+                   expires_at=now + timedelta(days=survey.answer_days))
+        for member in members if member.pk not in recent
+    ])
+    log_staff_action(actor=actor, action="surveys.invitations.sent_by_hand", data={
+        "survey": survey.pk, "segment": getattr(segment, "pk", None),
+        "invited": len(invited), "throttled": len(members) - len(invited),
+    })
+    from .tasks import send_due_invitations
 
-    for invitation in invited:
-        send_invitation.delay_on_commit(invitation.pk)
-    return len(invited), throttled
+    send_due_invitations.delay_on_commit()
+    return len(invited), len(members) - len(invited)
 
 
 def _email_links(invitation):

@@ -110,14 +110,14 @@ def survey_export(request, survey_id):
 @require_http_methods(["GET", "POST"])
 @staff_required("manage_programs")
 def survey_send(request, survey_id):
-    """Send by hand to chosen members. Segments (issue 4) will hand their members to the same
-    service, surveys.services.invite_by_hand."""
+    """Send now to a segment or to members listed by hand."""
     survey = get_object_or_404(Survey, pk=survey_id)
     form = SendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             invited, throttled = services.invite_by_hand(
-                survey=survey, members=form.cleaned_data["members"], actor=request.user)
+                survey=survey, members=form.chosen_members(), segment=form.cleaned_data["segment"],
+                actor=request.user)
         except ValidationError as refusal:
             form.add_error(None, refusal)
         else:

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from loyalty_site.models import OutboxEmail
@@ -113,3 +114,32 @@ def test_the_unsubscribe_link_in_a_survey_email_stops_survey_emails(client, cust
     assert response.status_code == 200
     customer.user.refresh_from_db()
     assert customer.user.emails_surveys is False
+
+
+def test_a_manager_sends_a_survey_to_a_segment(client, manager, nps_survey, customer,
+                                               django_capture_on_commit_callbacks):
+    from programs.models import Segment
+
+    others = [MemberFactory(), MemberFactory()]
+    services.invite(survey=nps_survey, member=others[0])  # surveyed recently: skipped
+    everyone = Segment.objects.create(name="Everyone")
+    client.force_login(manager)
+    url = reverse("staff:survey_send", args=[nps_survey.pk])
+    response = client.post(url, {"segment": everyone.pk, "members": customer.number})
+    assert "Choose a segment or list members, not both." in response.content.decode()
+    assert Invitation.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"segment": everyone.pk})
+    assert response.status_code == 302
+    assert set(Invitation.objects.filter(sent_at__isnull=False).values_list("member", flat=True)) \
+        == {customer.pk, others[1].pk}
+    assert OutboxEmail.objects.count() == 2
+
+
+def test_sending_by_hand_refuses_unknown_members_and_changes_nothing(client, manager, nps_survey):
+    client.force_login(manager)
+    response = client.post(reverse("staff:survey_send", args=[nps_survey.pk]),
+                           {"members": "nobody@example.com"})
+    assert response.status_code == 400
+    assert "No member with: nobody@example.com" in response.content.decode()
+    assert not Invitation.objects.exists()
