@@ -32,6 +32,11 @@ SCALE_ENDS = {
     "cli": (_("Definitely"), _("Definitely not")),
     "secure_customer": (_("Not at all"), _("Definitely")),
 }
+# The named shares shown beside a score (scoring.Score.shares).
+SHARE_LABELS = {
+    scoring.DETRACTOR: _("Detractors"), scoring.PASSIVE: _("Passives"),
+    scoring.PROMOTER: _("Promoters"), "easy": _("Easy (5–7)"),
+}
 FACES = {1: ("😞", _("Bad")), 2: ("😐", _("So-so")), 3: ("🙂", _("Good")), 4: ("😀", _("Great"))}
 
 

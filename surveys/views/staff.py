@@ -24,7 +24,7 @@ from programs.qr import qr_svg
 
 from .. import links, selectors, services
 from ..forms import FollowUpForm, ResultsFilterForm, SendForm, SurveyForm
-from ..models import Survey, Testimonial
+from ..models import SHARE_LABELS, Survey, Testimonial
 
 
 @require_GET
@@ -62,9 +62,10 @@ def _filters(request):
 def survey_results(request, survey_id):
     survey = get_object_or_404(Survey, pk=survey_id)
     form, filters, by = _filters(request)
+    results = selectors.survey_results(survey, **filters)
     return render(request, "staff/surveys/results.html", {
-        "survey": survey, "form": form, "by": by,
-        "results": selectors.survey_results(survey, **filters),
+        "survey": survey, "form": form, "by": by, "results": results,
+        "shares": [(SHARE_LABELS[key], share) for key, share in results["shares"].items()],
         "trend": selectors.index_trend(survey=survey, by=by, **filters),
         "comments": selectors.survey_comments(survey, **filters),
         "query": request.GET.urlencode(),

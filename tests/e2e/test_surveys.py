@@ -1,4 +1,4 @@
-"""A member answers a survey from the email's one-click link, in Chromium."""
+"""A member answers a survey from the email's one-click link; a manager reads the results."""
 
 import re
 
@@ -6,11 +6,12 @@ import pytest
 from django.utils import timezone
 
 from loyalty_site.models import OutboxEmail
+from loyalty_site.roles import MANAGER
 from surveys import services
 from surveys.models import Answer, Survey
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, UserFactory
 
-from .conftest import PHONE, expect
+from .conftest import DESKTOP, PHONE, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,3 +45,24 @@ def test_member_answers_from_the_email_link(open_page, screenshot, settings):
     invitation.refresh_from_db()
     assert invitation.comment.text == "Lovely cinnamon buns"
     screenshot(page, "comment-saved-phone")
+
+
+def test_manager_reads_a_surveys_results_on_a_desktop(open_page, screenshot, settings):
+    settings.SURVEY_MIN_SAMPLE = 3
+    manager = UserFactory(name="Maria Manager", email="maria@example.com", role=MANAGER)
+    survey = Survey.objects.create(name="After a visit", kind=Survey.Kind.NPS)
+    for value, comment in [(10, "Lovely buns"), (9, ""), (7, ""), (3, "Long queue")]:
+        invitation = services.invite(survey=survey, member=MemberFactory())
+        services.submit_answers(invitation=invitation, values={"recommend": value}, comment=comment)
+
+    page = open_page(DESKTOP, as_user=manager)
+    page.goto("/staff/")
+    page.get_by_role("link", name="Surveys", exact=True).click()
+    page.get_by_role("link", name="After a visit").click()
+    # 2 promoters, 1 passive, 1 detractor of 4: 50 % − 25 % = 25.
+    expect(page.get_by_test_id("survey-score")).to_contain_text("25")
+    expect(page.get_by_text("Long queue")).to_be_visible()
+    screenshot(page, "results-desktop")
+    page.get_by_role("link", name="Follow-ups").click()
+    expect(page.get_by_role("row").filter(has_text="Long queue")).to_be_visible()
+    screenshot(page, "follow-ups-desktop")

@@ -34,7 +34,7 @@ def test_results_show_the_score_sample_interval_and_comments(client, manager, an
     # 2 promoters, 1 passive, 1 detractor of 4: 50 − 25 = 25.
     assert (results["score"], results["n"]) == (25.0, 4)
     page = response.content.decode()
-    assert "Queue too long" in page and "95 % interval" in page
+    assert "Queue too long" in page and "95 % interval" in page and "Promoters: 50.0 %" in page
 
 
 def test_below_the_minimum_sample_there_is_no_headline(client, manager, answered_survey, settings):
