@@ -15,3 +15,6 @@ class ReferralsConfig(AppConfig):
         signals.member_enrolled.connect(receivers.member_enrolled, dispatch_uid="referrals.enrolled")
         signals.purchase_recorded.connect(receivers.purchase_recorded, dispatch_uid="referrals.purchase")
         signals.purchase_refunded.connect(receivers.purchase_refunded, dispatch_uid="referrals.refund")
+        signals.collect_member_data.connect(receivers.collect_member_data,
+                                            dispatch_uid="referrals.collect_member_data")
+        signals.member_closing.connect(receivers.member_closing, dispatch_uid="referrals.member_closing")

@@ -6,7 +6,7 @@ with its reason and answered with a message, so the sign-up or purchase always g
 
 from django.contrib import messages
 
-from . import services
+from . import selectors, services
 from .models import Source
 
 # Where programs.services.enrol_member was called from, as a referral's source.
@@ -39,3 +39,11 @@ def purchase_recorded(sender, *, purchase, actor=None, referral_code="", **kwarg
 
 def purchase_refunded(sender, *, refund, **kwargs):
     services.cancel_for_refund(refund=refund, now=refund.recorded_at)
+
+
+def collect_member_data(sender, *, member, **kwargs):
+    return selectors.member_data(member)
+
+
+def member_closing(sender, *, member, **kwargs):
+    services.forget_member(member=member)

@@ -7,12 +7,36 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 
 from programs.models import LedgerEntry, Program, Purchase, Redemption, Refund
+from programs.personal_data import iso
 
 from .models import Referral, ReferralCode, ReferralIncident, ReferralProgramSettings
 
 DEFAULT_COOKIE_DAYS = 30
 # Referrals that count as converted: the friend made the qualifying purchase and it stood.
 CONVERTED = Q(qualified_at__isnull=False) & ~Q(status=Referral.Status.REFUSED)
+
+
+def member_data(member):
+    """The member's referral data for their download: their code, the friends they brought
+    (by first name and initial) and who brought them. A fixed number of queries."""
+    from .rules import short_name
+
+    code = ReferralCode.objects.filter(member=member).first()
+
+    def row(referral, other):
+        return {"program": referral.program.name, "person": short_name(other),
+                "source": referral.source, "status": referral.status, "reason": referral.reason,
+                "referred_at": iso(referral.created_at), "qualified_at": iso(referral.qualified_at),
+                "rewarded_at": iso(referral.rewarded_at)}
+
+    both = list(Referral.objects.filter(Q(referrer=member) | Q(friend=member))
+                .select_related("referrer__user", "friend__user", "program").order_by("pk"))
+    return {
+        "referral_code": [{"code": code.display_code, "on_leaderboard": code.on_leaderboard,
+                           "created_at": iso(code.created_at)}] if code else [],
+        "referrals_made": [row(r, r.friend) for r in both if r.referrer_id == member.pk],
+        "referred_by": [row(r, r.referrer) for r in both if r.friend_id == member.pk],
+    }
 
 
 def active_settings():

@@ -76,6 +76,15 @@ def set_leaderboard(*, member, show):
     ReferralCode.objects.filter(pk=code.pk).update(on_leaderboard=bool(show))
 
 
+@transaction.atomic
+def forget_member(*, member):
+    """A member closes their account: off the leaderboard, and no device hash of their
+    sign-up kept. The referrals stay, as counts and causes of points already in the ledger;
+    their code stops working (find_referrer)."""
+    ReferralCode.objects.filter(member=member).update(on_leaderboard=False)
+    Referral.objects.filter(friend=member).exclude(device="").update(device="")
+
+
 def device_of(request):
     """A hash of the visitor's IP address and browser: enough to see many sign-ups from one
     device, without keeping the address."""
@@ -113,6 +122,8 @@ def find_referrer(code, *, lookup_key):
         return None, Reason.RATE_LIMITED
     stored = read_code(code)
     found = selectors.code_by_text(stored) if stored else None
+    if found is not None and found.member.closed_at is not None:
+        found = None  # the member closed their account
     if found is None:
         REFERRAL_CODE_LOOKUPS.hit(lookup_key)
         return None, Reason.MALFORMED if not stored else Reason.UNKNOWN
