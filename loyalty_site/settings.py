@@ -49,6 +49,10 @@ SHOP_NAME = env.str("SHOP_NAME", default="Patron Demo Shop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR").upper()
 TIME_ZONE = env.str("SHOP_TIME_ZONE", default="Europe/Stockholm")
 
+# Paid memberships online (docs/plans.md): with either left empty, plans are paid at the till only.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+
 # Points a cashier may add or take away in one adjustment; managers have no limit.
 CASHIER_ADJUST_LIMIT = env.int("CASHIER_ADJUST_LIMIT", default=500)
 
@@ -261,6 +265,8 @@ CELERY_BEAT_SCHEDULE = {
     "referrals-schedule": {"task": "referrals.tasks.run_referral_schedule", "schedule": 3600.0},
     "surveys-send-due": {"task": "surveys.tasks.send_due_invitations", "schedule": 300.0},
     "surveys-reminders": {"task": "surveys.tasks.send_reminders", "schedule": 3600.0},
+    # Paid memberships: past due and lapsed on time, each period's bonus, renewal reminders.
+    "plans-hourly": {"task": "programs.tasks.run_subscription_schedule", "schedule": 3600.0},
 }
 
 # --- The API -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from programs.api import errors as api_errors
 from programs.api import views as api
-from programs.views import campaigns, exports, segments
+from programs.views import campaigns, exports, plans_portal, plans_staff, segments
 from programs.views import portal as points_portal
 from programs.views import staff as till
 from referrals.views import portal as referrals_portal
@@ -34,6 +34,12 @@ portal_patterns = [
     path("referrals/leaderboard/", referrals_portal.leaderboard_choice, name="referral_leaderboard"),
     # A friend's share link, short enough to read out: /r/7K3M-Q9XR
     path("r/<str:code>", referrals_portal.share_link, name="share_link"),
+    path("plans/", plans_portal.plans, name="plans"),
+    path("plans/trial/", plans_portal.start_trial, name="plan_trial"),
+    path("plans/checkout/", plans_portal.checkout, name="plan_checkout"),
+    path("plans/<int:subscription_id>/cancel/", plans_portal.cancel, name="plan_cancel"),
+    path("plans/<int:subscription_id>/change/", plans_portal.change_plan, name="plan_change"),
+    path("plans/stripe/webhook/", plans_portal.stripe_webhook, name="stripe_webhook"),
     path("privacy/", privacy.privacy_page, name="privacy"),
     path("privacy/my-data.json", privacy.download_json, name="privacy_json"),
     path("privacy/my-data.zip", privacy.download_csv, name="privacy_csv"),
@@ -71,6 +77,10 @@ staff_patterns = [
     path("till/member/<str:number>/redeem/", till.redeem_reward, name="till_redeem"),
     path("till/member/<str:number>/pay/", till.pay_with_points, name="till_pay"),
     path("till/member/<str:number>/adjust/", till.adjust_points, name="till_adjust"),
+    path("plans/", plans_staff.subscribers, name="plan_subscribers"),
+    path("plans/pay/", plans_staff.record_payment, name="plan_record_payment"),
+    path("plans/<int:subscription_id>/", plans_staff.subscription, name="plan_subscription"),
+    path("plans/<int:subscription_id>/comp/", plans_staff.comp_period, name="plan_comp"),
     path("metrics/", manager_pages.metrics_page, name="metrics"),
     path("metrics.csv", manager_pages.metrics_csv, name="metrics_csv"),
     path("metrics/<slug:key>.csv", manager_pages.metric_series_csv, name="metric_csv"),

@@ -762,3 +762,168 @@ class BonusCampaign(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# --- Paid memberships (docs/plans.md) ----------------------------------------------------------
+
+
+class Plan(models.Model):
+    """A paid membership of a program (a VIP club): a price per month or year and its benefits.
+    A retired plan takes no new subscribers but keeps serving those it has."""
+
+    class Period(models.TextChoices):
+        MONTH = "month", _("Monthly")
+        YEAR = "year", _("Yearly")
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="plans")
+    name = models.CharField(_("name"), max_length=80)
+    price = money_field(_("price"))
+    period = models.CharField(_("billed"), max_length=5, choices=Period.choices, default=Period.MONTH)
+    trial_days = models.PositiveSmallIntegerField(_("free trial days"), default=0)
+    grace_days = models.PositiveSmallIntegerField(
+        _("grace period in days"), default=7,
+        help_text=_("How long an unpaid subscription keeps its benefits before it lapses."))
+    multiplier = models.DecimalField(
+        _("earning multiplier"), max_digits=4, decimal_places=2, default=1,
+        help_text=_("1.5 means half as many points again on every purchase."))
+    bonus_points = models.PositiveIntegerField(_("bonus points each paid period"), default=0)
+    perks = models.TextField(_("perks"), blank=True)
+    is_active = models.BooleanField(_("open to new subscribers"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["program", "price", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gt=0), name="plan_price_positive"),
+            models.CheckConstraint(condition=models.Q(multiplier__gte=1, multiplier__lte=10),
+                                   name="plan_multiplier_from_1_to_10"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Subscription(models.Model):
+    """A member's paid membership. Its status moves only through programs.subscriptions, which
+    writes each move to SubscriptionEvent."""
+
+    class Status(models.TextChoices):
+        TRIALING = "trialing", _("Free trial")
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Payment overdue")
+        CANCELLED = "cancelled", _("Ends at the end of the period")
+        LAPSED = "lapsed", _("Ended")
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    # The plan chosen for the next period (docs/plans.md: changes take effect at renewal).
+    next_plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    period_start = models.DateTimeField(_("period started"))
+    # The next payment date: the end of the trial or of the last period paid for.
+    period_end = models.DateTimeField(_("paid until"))
+    grace_until = models.DateTimeField(_("grace period until"), null=True, blank=True)
+    reminded_for = models.DateTimeField(null=True, blank=True,
+                                        help_text="period_end the renewal reminder was sent for.")
+    stripe_subscription_id = models.CharField(max_length=100, blank=True, default="")
+    # Created time of the last Stripe event applied: older ones arriving late are stale.
+    stripe_event_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            # One subscription at a time per membership, even when two requests join at once.
+            models.UniqueConstraint(fields=["membership"], condition=~models.Q(status="lapsed"),
+                                    name="subscription_one_live_per_membership"),
+            models.UniqueConstraint(fields=["stripe_subscription_id"],
+                                    condition=~models.Q(stripe_subscription_id=""),
+                                    name="subscription_unique_stripe_id"),
+        ]
+        indexes = [models.Index(fields=["status", "period_end"], name="subscription_due_idx")]
+
+    def __str__(self):
+        return f"{self.plan} ({self.get_status_display()})"
+
+
+class SubscriptionEvent(models.Model):
+    """A subscription moved from one status to another, and why. Never updated, never deleted."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(_("from"), max_length=10, blank=True)
+    to_status = models.CharField(_("to"), max_length=10)
+    cause = models.CharField(_("cause"), max_length=200)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("subscription event")
+        verbose_name_plural = _("subscription events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.from_status or '-'} → {self.to_status}: {self.cause}"
+
+
+class SubscriptionPayment(models.Model):
+    """A receipt: one period paid for (or given free by a manager, with the reason)."""
+
+    class Method(models.TextChoices):
+        CASH = "cash", _("Cash")
+        CARD = "card", _("Card terminal")
+        STRIPE = "stripe", _("Online (Stripe)")
+        COMP = "comp", _("Given free")
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="payments")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(_("paid by"), max_length=10, choices=Method.choices)
+    amount = money_field(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    period_start = models.DateTimeField(_("period from"))
+    period_end = models.DateTimeField(_("period until"))
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    bonus_credited_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("paid"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("subscription payment")
+        verbose_name_plural = _("subscription payments")
+        ordering = ["-period_start", "-pk"]
+        constraints = [
+            # A period is paid once: a repeated till click or webhook cannot pay it twice.
+            models.UniqueConstraint(fields=["subscription", "period_start"],
+                                    name="subscription_payment_period_once"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0),
+                                   name="subscription_payment_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.subscription_id} {self.period_start:%Y-%m-%d} {self.amount} {self.currency}"
+
+
+class StripeEvent(models.Model):
+    """A Stripe webhook event processed, by its id, with what came of it: each is handled once."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=100)
+    created = models.DateTimeField(help_text="When Stripe created the event.")
+    outcome = models.CharField(max_length=300)
+    subscription = models.ForeignKey(Subscription, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="stripe_events")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.event_id} {self.type}: {self.outcome}"

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.services import log_staff_action
 
-from . import campaigns, ledger, signals, tiers
+from . import campaigns, ledger, signals, subscriptions, tiers
 from .models import EarningRule, LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
 from .money import parse_amount
 
@@ -166,8 +166,8 @@ def _write_purchase(*, store, member, external_id, amount, currency, occurred_at
         membership = memberships[program.pk]
         parts = campaigns.basket_parts(amount, lines, campaigns.campaigns_in_force(
             program, store=store, when=occurred_at, tier=membership.tier))
-        points = points_for(program, program.rule, amount, tiers.earning_multiplier(membership),
-                            parts)
+        points = points_for(program, program.rule, amount, tiers.earning_multiplier(membership)
+                            * subscriptions.plan_multiplier(membership, occurred_at), parts)
         if points > 0:
             pending_until = now + timedelta(days=program.pending_days) if program.pending_days else None
             ledger.credit(membership, points, LedgerEntry.Kind.EARN, now=now,

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import reminders, services, tiers
+from . import reminders, services, subscriptions, tiers
 from .rollups import roll_up_points
 
 
@@ -35,3 +35,12 @@ def reevaluate_tiers():
 @shared_task
 def send_close_to_tier_reminders():
     return {"queued": tiers.send_close_to_tier_reminders()}
+
+
+@shared_task
+def run_subscription_schedule():
+    """Paid memberships, in order: credit the bonus of periods that began, move unpaid ones to
+    past due and lapsed, then remind those whose period ends soon."""
+    return {"bonuses": subscriptions.credit_due_bonuses(),
+            **subscriptions.advance_subscriptions(),
+            "reminders": subscriptions.send_renewal_reminders()}
