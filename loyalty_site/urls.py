@@ -9,6 +9,7 @@ from programs.api import views as api
 from programs.views import campaigns, exports, plans_portal, plans_staff, segments
 from programs.views import portal as points_portal
 from programs.views import staff as till
+from programs.views import tiers as tier_pages
 from referrals.views import portal as referrals_portal
 from referrals.views import staff as referrals_staff
 from surveys.views import portal as surveys_portal
@@ -65,6 +66,8 @@ staff_patterns = [
     path("segments/preview/", segments.segment_preview_size, name="segment_preview_size"),
     path("segments/<int:segment_id>/", segments.segment_detail, name="segment"),
     path("segments/<int:segment_id>/edit/", segments.segment_edit, name="segment_edit"),
+    path("tiers/", tier_pages.tier_programs, name="tiers"),
+    path("tiers/<slug:slug>/", tier_pages.tier_settings, name="tier_settings"),
     path("exports/", exports.export_page, name="exports"),
     path("exports/members.csv", exports.export_members, name="export_members"),
     path("exports/ledger.csv", exports.export_ledger, name="export_ledger"),

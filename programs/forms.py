@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from .models import BonusCampaign, Program, PurchaseItem, Segment, Store, Tier
 from .money import format_money, parse_amount
 from .points import MAX_ADJUSTMENT
+from .tiers import MAX_TIERS
 
 # Field attributes for the till: no browser autofill or spelling fixes on codes and numbers.
 PLAIN = {"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}
@@ -338,3 +339,56 @@ class BasketPreviewForm(forms.Form):
             return []
         return [PurchaseItem(sku="preview", category=data["category"], quantity=1,
                              unit_price=data["line_amount"])]
+
+
+# --- Tier configuration (staff) ---------------------------------------------------------------
+
+
+class TierSettingsForm(forms.Form):
+    """A program's tier rules; the tiers themselves are TierRowFormSet."""
+
+    basis = forms.ChoiceField(label=_("Tiers are reached by"), choices=Program.TierBasis.choices)
+    window_kind = forms.ChoiceField(label=_("Counted over"), choices=Program.TierWindow.choices)
+    grace_days = forms.IntegerField(
+        label=_("Grace period (days)"), min_value=0, max_value=366,
+        help_text=_("How long a member keeps a tier after the nightly re-evaluation finds them "
+                    "below it. 0 moves them down at once."))
+    reminders = forms.BooleanField(label=_("Email members who are close to the next tier"),
+                                   required=False)
+
+
+class TierRowForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Name"), max_length=60, required=False)
+    threshold = forms.DecimalField(label=_("Threshold"), max_digits=14, decimal_places=2,
+                                   min_value=0, required=False)
+    multiplier = forms.DecimalField(label=_("Points multiplier"), max_digits=4, decimal_places=2,
+                                    min_value=1, max_value=10, required=False, initial=1)
+    perks = forms.CharField(label=_("Perks"), required=False, max_length=1000,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+    delete = forms.BooleanField(label=_("Remove"), required=False)
+
+    def is_blank(self):
+        data = self.cleaned_data
+        return not data.get("id") and not data.get("name") and data.get("threshold") is None
+
+    def clean(self):
+        data = super().clean()
+        if not self.is_blank() and not data.get("delete"):
+            if not data.get("name"):
+                self.add_error("name", _("Give the tier a name."))
+            if data.get("threshold") is None:
+                self.add_error("threshold", _("Enter the threshold."))
+        return data
+
+
+class BaseTierRows(forms.BaseFormSet):
+    def rows(self):
+        """The rows as programs.tiers.configure_tiers takes them, blank new rows left out."""
+        return [{**form.cleaned_data, "multiplier": form.cleaned_data.get("multiplier") or Decimal(1),
+                 "perks": form.cleaned_data.get("perks") or ""}
+                for form in self.forms if form.cleaned_data and not form.is_blank()]
+
+
+TierRowFormSet = forms.formset_factory(TierRowForm, formset=BaseTierRows, extra=2, max_num=MAX_TIERS,
+                                       validate_max=True)

@@ -382,7 +382,7 @@ PREVIEW_SQL = """
     GROUP BY 1
 """
 # With no previous window, the "before" amounts are an empty set.
-NO_AMOUNTS = "SELECT NULL AS membership_id, NULL AS amount WHERE 1 = 0"
+NO_AMOUNTS = f"SELECT id AS membership_id, 0 AS amount FROM {MEMBERSHIP} WHERE 1 = 0"  # noqa: S608
 # Membership ids covered by a whole-program query.
 ALL_IDS = (0, 2 ** 62)
 
@@ -421,7 +421,9 @@ def preview_tiers(program, *, basis, window_kind, thresholds, now=None):
     return counts
 
 
-def _check_tiers(rows, grace_days):
+def check_tiers(rows, grace_days, basis):
+    """The tiers that stay (rows not marked "delete"), lowest first, after checking them and
+    the grace period. Raises ValidationError with a message per field."""
     errors = {}
     kept = [row for row in rows if not row.get("delete")]
     if len(kept) > MAX_TIERS:
@@ -435,8 +437,10 @@ def _check_tiers(rows, grace_days):
         errors["tiers"] = _("Multipliers go from 1 to 10.")
     if any(not str(row["name"]).strip() for row in kept):
         errors["tiers"] = _("Every tier needs a name.")
+    if basis == Program.TierBasis.POINTS and any(t != int(t) for t in thresholds):
+        errors["tiers"] = _("Points thresholds are whole numbers.")
     if not 0 <= grace_days <= MAX_GRACE_DAYS:
-        errors["tier_grace_days"] = _("From 0 to %(max)s days.") % {"max": MAX_GRACE_DAYS}
+        errors["grace_days"] = _("From 0 to %(max)s days.") % {"max": MAX_GRACE_DAYS}
     if errors:
         raise ValidationError(errors)
     return kept
@@ -453,7 +457,7 @@ def configure_tiers(*, program, actor, basis, window_kind, grace_days, reminders
     Members move to their new tiers at the next re-evaluation. Logged with who did it.
     """
     program = Program.objects.select_for_update().get(pk=program.pk)
-    kept = _check_tiers(tiers, grace_days)
+    kept = check_tiers(tiers, grace_days, basis)
     existing = {tier.pk: tier for tier in Tier.objects.filter(program=program)}
     doomed = [existing[row["id"]] for row in tiers if row.get("delete") and row.get("id") in existing]
     for tier in doomed:
