@@ -82,7 +82,8 @@ def receive_webhook(payload, signature):
     """Verify and process one webhook call. Raises ValueError or stripe.SignatureVerificationError
     for a payload that is not Stripe's; returns the StripeEvent written (or found, for a repeat)."""
     event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
-    return process_event(event)
+    # Plain dicts from here on: the handlers read optional fields with .get().
+    return process_event(event.to_dict())
 
 
 def _when(epoch):
