@@ -30,6 +30,7 @@ portal_patterns = [
     path("codes/", points_portal.codes, name="codes"),
     path("codes/<int:redemption_id>/", points_portal.code, name="code"),
     path("card/", points_portal.card, name="card"),
+    path("card/birthday/", points_portal.birthday, name="birthday"),
     path("card.png", points_portal.card_png, name="card_png"),
     path("referrals/", referrals_portal.my_referrals, name="referrals"),
     path("referrals/leaderboard/", referrals_portal.leaderboard_choice, name="referral_leaderboard"),

@@ -392,3 +392,7 @@ class BaseTierRows(forms.BaseFormSet):
 
 TierRowFormSet = forms.formset_factory(TierRowForm, formset=BaseTierRows, extra=2, max_num=MAX_TIERS,
                                        validate_max=True)
+
+
+class BirthdayForm(forms.Form):
+    birthday = forms.DateField(label=_("My birthday"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -101,6 +101,21 @@ class Program(models.Model):
         _("remind members who are close to the next tier"), default=True,
     )
 
+    # Treats (programs/birthdays.py, docs/campaigns.md): given once per cause, never twice.
+    signup_points = models.PositiveIntegerField(
+        _("welcome points for a new member"), default=0,
+        help_text=_("0 for none. Customers brought in by an import get none."),
+    )
+    birthday_points = models.PositiveIntegerField(
+        _("birthday points"), default=0,
+        help_text=_("Given in the member's birthday month; 0 for none."),
+    )
+    birthday_reward = models.ForeignKey(
+        "Reward", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("birthday gift"),
+        help_text=_("A reward given free in the member's birthday month."),
+    )
+
     class Meta:
         verbose_name = _("program")
         verbose_name_plural = _("programs")
@@ -178,6 +193,10 @@ class Member(models.Model):
     # Set when the person closed their account: the number stays (the ledger and purchases
     # point at this card) but the till, the API and searches no longer find it.
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Set once by the member; a treat waits for a birthday month that starts after it was set,
+    # so typing this month's date to collect a gift at once does not pay.
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    birthday_set_at = models.DateTimeField(_("birthday given on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("member")

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import reminders, services, subscriptions, tiers
+from . import birthdays, reminders, services, subscriptions, tiers
 from .rollups import roll_up_points
 
 
@@ -44,3 +44,8 @@ def run_subscription_schedule():
     return {"bonuses": subscriptions.credit_due_bonuses(),
             **subscriptions.advance_subscriptions(),
             "reminders": subscriptions.send_renewal_reminders()}
+
+
+@shared_task
+def give_birthday_treats():
+    return {"members": birthdays.give_birthday_treats()}

@@ -9,6 +9,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from loyalty_site.permissions import is_staff_member
 
 from .. import qr, selectors, services
+from ..birthdays import set_birthday
+from ..forms import BirthdayForm
 
 HISTORY_PAGE_SIZE = 25
 
@@ -115,7 +118,24 @@ def code(request, member, redemption_id):
 @require_GET
 @member_required
 def card(request, member):
-    return render(request, "portal/card.html", {"member": member})
+    return render(request, "portal/card.html", {"member": member, "birthday_form": BirthdayForm()})
+
+
+@require_http_methods(["POST"])
+@member_required
+def birthday(request, member):
+    """The member gives their birthday, once, for the birthday treat."""
+    form = BirthdayForm(request.POST)
+    if form.is_valid():
+        try:
+            set_birthday(member=member, birthday=form.cleaned_data["birthday"])
+        except ValidationError as error:
+            form.add_error(None, error.message_dict["birthday"])
+    if form.errors:
+        return render(request, "portal/card.html", {"member": member, "birthday_form": form},
+                      status=400)
+    messages.success(request, _("Thank you! Your birthday is saved."))
+    return redirect("portal:card")
 
 
 @require_GET
