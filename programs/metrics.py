@@ -26,7 +26,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db import connection
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -139,9 +140,13 @@ class MetricFilter:
                 starts = [add_months(last, -n) for n in range(SERIES_LENGTH - 1, -1, -1)]
                 buckets = [self._with_days(s, _month_end(s)) for s in starts]
             # Each bucket's previous period is the bucket before it, so retention's series
-            # reuses the figures the series already has.
+            # reuses the figures the series already has; and the series (with the bucket before
+            # the first) is computed in one query per kind of figure, not one per bucket.
             for before, after in itertools.pairwise(buckets):
                 after.memo["previous"] = before
+            series = [buckets[0].previous(), *buckets]
+            for bucket in series:
+                bucket.memo["series"] = series
             self.memo["buckets"] = buckets
         return self.memo["buckets"]
 
@@ -237,7 +242,58 @@ def _purchase_figures(period):
     return figures
 
 
+def _in_series(period, name, prefetch):
+    """The memoised figure `name`, prefetched for the whole series when `period` is a bucket."""
+    if name not in period.memo and "series" in period.memo:
+        prefetch(period.memo["series"])
+    return period.memo.get(name)
+
+
+def _bucket_of(series, field):
+    """The index in `series` of the bucket `field` (a moment) falls in."""
+    return Case(*[When(**{f"{field}__gte": b.since, f"{field}__lt": b.until}, then=Value(n))
+                  for n, b in enumerate(series)], output_field=IntegerField())
+
+
+def _whole(series):
+    return series[0]._with_days(series[0].start, series[-1].end)
+
+
+def _grouped(queryset, select):
+    """Run `select` (SQL over a table t) on the rows of a grouped queryset: the second level of
+    grouping the ORM cannot express. Portable SQL; the queryset brings its own parameters."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH t AS ({sql}) {select}", params)
+        return cursor.fetchall()
+
+
+def _prefetch_purchases(series):
+    per_customer = (_purchases(_whole(series)).annotate(bucket=_bucket_of(series, "occurred_at"))
+                    .values("bucket", customer=F("member"))
+                    .annotate(visits=Count("pk"), spent=Sum("amount"))
+                    .order_by())
+    figures = {row[0]: row[1:] for row in _grouped(per_customer, """
+        SELECT bucket, COUNT(*), SUM(CASE WHEN visits > 1 THEN 1 ELSE 0 END), SUM(visits),
+               SUM(spent) FROM t GROUP BY bucket""")}
+    retained = dict(_grouped(per_customer, """
+        SELECT a.bucket, COUNT(*) FROM t a JOIN t b
+        ON a.customer = b.customer AND b.bucket = a.bucket - 1 GROUP BY a.bucket"""))
+    refunded = dict(Refund.objects.filter(purchase__in=_purchases(_whole(series)))
+                    .annotate(bucket=_bucket_of(series, "purchase__occurred_at"))
+                    .values_list("bucket").annotate(total=Sum("amount")).order_by())
+    for n, bucket in enumerate(series):
+        customers, repeaters, visits, spent = figures.get(n, (0, 0, 0, 0))
+        # SQLite answers sums of decimals as floats: back to Decimal at the currency's cents.
+        sales = Decimal(str(spent or 0)).quantize(RATIO) - refunded.get(n, Decimal(0))
+        bucket.memo["purchases"] = {"customers": customers, "repeaters": repeaters or 0,
+                                    "purchases": visits or 0, "sales": sales}
+        if n:
+            bucket.memo["retained"] = retained.get(n, 0)
+
+
 def purchase_figures(period):
+    _in_series(period, "purchases", _prefetch_purchases)
     return period.memoised("purchases", _purchase_figures)
 
 
@@ -273,10 +329,25 @@ def _category_figures(period):
                                   several=Count("purchase__member", filter=Q(categories__gt=1)))
 
 
+def _prefetch_categories(series):
+    per_customer = (PurchaseItem.objects.filter(purchase__in=_purchases(_whole(series)))
+                    .exclude(category="")
+                    .annotate(bucket=_bucket_of(series, "purchase__occurred_at"))
+                    .values("bucket", "purchase__member")
+                    .annotate(categories=Count("category", distinct=True)).order_by())
+    figures = {row[0]: row[1:] for row in _grouped(per_customer, """
+        SELECT bucket, SUM(CASE WHEN categories = 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN categories > 1 THEN 1 ELSE 0 END) FROM t GROUP BY bucket""")}
+    for n, bucket in enumerate(series):
+        single, several = figures.get(n, (0, 0))
+        bucket.memo["categories"] = {"single": single or 0, "several": several or 0}
+
+
 def upsell_ratio(period):
     """Customers who bought from more than one product category ÷ customers who bought from
     exactly one, counting only purchases whose lines carry a category."""
     def figure(p):
+        _in_series(p, "categories", _prefetch_categories)
         f = p.memoised("categories", _category_figures)
         return Figure(_ratio(f["several"], f["single"]), f["single"] + f["several"])
     return trend(figure, period)
@@ -291,6 +362,7 @@ def _retained(period):
 
 def _retention_figure(period, *, churn):
     at_start = purchase_figures(period.previous())["customers"]
+    _in_series(period, "retained", _prefetch_purchases)
     retained = period.memoised("retained", _retained)
     return Figure(_share(at_start - retained if churn else retained, at_start), at_start)
 
@@ -346,7 +418,18 @@ def _member_counts(period):
         members=Count("pk"), new=Count("pk", filter=Q(**{f"{joined}__gte": period.since})))
 
 
+def _prefetch_member_counts(series):
+    joined = "memberships__joined_at" if series[-1].program is not None else "joined_at"
+    counts = _members(series[-1]).aggregate(**{
+        f"{what}{n}": Count("pk", filter=Q(**{f"{joined}__lt": b.until}) if what == "members"
+                            else Q(**{f"{joined}__gte": b.since, f"{joined}__lt": b.until}))
+        for n, b in enumerate(series) for what in ("members", "new")})
+    for n, bucket in enumerate(series):
+        bucket.memo["members"] = {"members": counts[f"members{n}"], "new": counts[f"new{n}"]}
+
+
 def member_counts(period):
+    _in_series(period, "members", _prefetch_member_counts)
     return period.memoised("members", _member_counts)
 
 
@@ -393,9 +476,21 @@ def _redemptions(period):
 register_engagement_source(EngagementSource(
     key="visits", label=_("visits (purchases)"), weight=1,
     count=lambda period: purchase_figures(period)["purchases"]))
+def _prefetch_redemptions(series):
+    counts = _redemptions(_whole(series)).aggregate(**{
+        f"b{n}": Count("pk", filter=Q(created_at__gte=b.since, created_at__lt=b.until))
+        for n, b in enumerate(series)})
+    for n, bucket in enumerate(series):
+        bucket.memo["redemptions"] = counts[f"b{n}"]
+
+
+def redemptions_count(period):
+    _in_series(period, "redemptions", _prefetch_redemptions)
+    return period.memoised("redemptions", lambda p: _redemptions(p).count())
+
+
 register_engagement_source(EngagementSource(
-    key="redemptions", label=_("rewards redeemed"), weight=3,
-    count=lambda period: _redemptions(period).count()))
+    key="redemptions", label=_("rewards redeemed"), weight=3, count=redemptions_count))
 
 
 def engagement_score(period):
@@ -451,8 +546,12 @@ def _sum_ledger_since(period, since_day, group):
 def _outstanding_by_program(period):
     """{program id: points outstanding at the end of the period}: the balances now less what the
     ledger moved since the period ended."""
-    outstanding = dict(_points_scope(Membership.objects.all(), period, program="program")
-                       .values_list("program").annotate(points=Sum("balance")).order_by())
+    if "balances" not in period.shared:
+        # Today's balances are the same for every period: read them once.
+        period.shared["balances"] = dict(
+            _points_scope(Membership.objects.all(), period, program="program")
+            .values_list("program").annotate(points=Sum("balance")).order_by())
+    outstanding = dict(period.shared["balances"])
     moved = _ledger_since(period, period.end + timedelta(days=1), "program")
     for program_id, row in moved.items():
         outstanding[program_id] = outstanding.get(program_id, 0) - row["points"]

@@ -211,3 +211,21 @@ def test_points_metrics_read_the_daily_roll_up_alike(september, club):
     # Sep 21: Ann's coffee, one entry of -100 in "points".
     assert PointsDay.objects.get(day=date(2026, 9, 21), kind=LedgerEntry.Kind.REDEEM).points == -100
     assert metrics.points_outstanding(MetricFilter(**SEPTEMBER, program=club)).current == Figure(0, 1)
+
+
+@pytest.mark.parametrize("metric", [
+    metrics.repurchase_rate, metrics.member_sales, metrics.upsell_ratio, metrics.retention_rate,
+    metrics.engagement_score, metrics.new_members,
+])
+@pytest.mark.parametrize("filters", ["", "store", "program"])
+def test_series_in_one_query_agree_with_each_bucket_alone(small_shop, main_store, club, metric,
+                                                          filters):
+    """The trend is computed for all buckets at once; each bucket computed on its own (by hand
+    for repurchase above) must give the same figure."""
+    extra = {"store": main_store} if filters == "store" else {"program": club} if filters else {}
+    for period in (MetricFilter(**SEPTEMBER, **extra),
+                   MetricFilter(date(2026, 1, 1), date(2026, 9, 30), **extra)):
+        for start, figure in metric(period).series:
+            bucket = next(b for b in period.buckets() if b.start == start)
+            alone = MetricFilter(bucket.start, bucket.end, **extra)
+            assert metric(alone).current == figure, (start, filters)
