@@ -1,5 +1,4 @@
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from programs.models import Reward
@@ -36,8 +35,10 @@ class ReferralSettingsForm(forms.ModelForm):
                 self.add_error(f"{side}_reward", _("Choose points or a reward, not both."))
         if data.get("milestone_every") and not data.get("milestone_points"):
             self.add_error("milestone_points", _("How many points does the milestone bring?"))
+        if data.get("milestone_every") == 1:
+            self.add_error("milestone_every", _("Every 2nd friend or more; leave empty for none."))
         if data.get("cookie_days") == 0:
-            raise ValidationError({"cookie_days": _("At least one day.")})
+            self.add_error("cookie_days", _("At least one day."))
         return data
 
 

@@ -271,6 +271,13 @@ def test_staff_set_up_a_program_and_bad_settings_change_nothing(client, manager,
     assert "Give points or choose a reward for this side." in text(refused)
     assert not ReferralProgramSettings.objects.exists()
 
+    for bad, message in [({"milestone_every": "1", "milestone_points": "50"}, "Every 2nd friend or more"),
+                         ({"cookie_days": "0"}, "At least one day."),
+                         ({"friend_points": "100", "referrer_reward": "", "minimum_amount": "-1"}, "")]:
+        assert client.post(url, {**fields, "friend_points": "100", **bad}).status_code == 400
+        assert message in text(client.post(url, {**fields, "friend_points": "100", **bad}))
+    assert not ReferralProgramSettings.objects.exists()
+
     response = client.post(url, {**fields, "friend_points": "100"}, follow=True)
     settings = ReferralProgramSettings.objects.get()
     assert (settings.referrer_points, settings.friend_points, settings.minimum_amount) == (
