@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programs', '0012_points_days_rolled_up'),
+        ('programs', '0013_paid_memberships'),
     ]
 
     operations = [
