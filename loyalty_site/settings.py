@@ -261,8 +261,6 @@ CELERY_BEAT_SCHEDULE = {
     # The dashboard's daily sums of the ledger: hourly, so a missed night catches up by morning.
     "points-roll-up": {"task": "programs.tasks.roll_up_points_days", "schedule": 3600.0},
     "points-expiry-reminders": {"task": "programs.tasks.send_expiry_reminders", "schedule": 3600.0},
-    # Pays referrals whose review period ended, applies the review default, closes windows.
-    "referrals-schedule": {"task": "referrals.tasks.run_referral_schedule", "schedule": 3600.0},
     # Daily is enough: a birthday treat may come any day of the birthday month.
     "birthday-treats": {"task": "programs.tasks.give_birthday_treats", "schedule": 86400.0},
     # Pays referrals whose review period ended, applies the review default, closes windows.
