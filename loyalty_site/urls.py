@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from programs.api import errors as api_errors
 from programs.api import views as api
-from programs.views import campaigns, exports, plans_portal, plans_staff, segments
+from programs.views import campaigns, exports, imports, plans_portal, plans_staff, segments
 from programs.views import portal as points_portal
 from programs.views import staff as till
 from programs.views import tiers as tier_pages
@@ -72,6 +72,8 @@ staff_patterns = [
     path("exports/", exports.export_page, name="exports"),
     path("exports/members.csv", exports.export_members, name="export_members"),
     path("exports/ledger.csv", exports.export_ledger, name="export_ledger"),
+    path("imports/", imports.import_page, name="imports"),
+    path("imports/confirm/", imports.confirm_import, name="import_confirm"),
     path("till/", till.till, name="till"),
     path("till/store/", till.choose_store, name="till_store"),
     path("till/code/", till.accept_code, name="till_accept_code"),

@@ -396,3 +396,38 @@ TierRowFormSet = forms.formset_factory(TierRowForm, formset=BaseTierRows, extra=
 
 class BirthdayForm(forms.Form):
     birthday = forms.DateField(label=_("My birthday"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class CustomerImportForm(forms.Form):
+    """A CSV file of customers and the program their opening balances go to (docs/import.md)."""
+
+    # A 200,000-row file is about 15 MB; anything much larger is not a customer list.
+    MAX_BYTES = 30 * 1024 * 1024
+
+    file = forms.FileField(label=_("CSV file"), help_text=_(
+        "UTF-8, comma or semicolon separated, a header row. Columns: email (required), name, "
+        "phone, language, member_number, balance, joined."))
+    program = forms.ModelChoiceField(label=_("Opening balances go to"), queryset=None,
+                                     empty_label=None)
+
+    def __init__(self, *args, programs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = programs
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 30 MB."))
+        return upload
+
+
+class ConfirmImportForm(forms.Form):
+    """The checked file to import, named by its SHA-256 (the file waits in the cache)."""
+
+    sha256 = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)
+    program = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
+    file_name = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, programs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = programs

@@ -153,6 +153,46 @@ def restore(membership, entry, kind, *, now, **cause):
     )
 
 
+def credit_many(credits, kind, *, now, counts_as_earned=True, reason="", actor=None):
+    """`credit` for many memberships at once, set-based: [(membership, points, cause_key)],
+    each membership at most once, every lot available at once.
+
+    Memberships not yet saved are created with their totals; saved ones must be locked by the
+    caller (lock_memberships or select_for_update) and are updated. What a member owes is paid
+    off first, as `credit` does. Returns the entries.
+    """
+    lots = []
+    for membership, points, _key in credits:
+        paid_off = min(membership.points_owed, points)
+        membership.points_owed -= paid_off
+        if counts_as_earned:
+            membership.lifetime_earned += points
+        membership.balance += points
+        membership.last_activity_at = now
+        lots.append(PointLot(membership=membership, points=points, remaining=points - paid_off,
+                             is_pending=False, available_at=now,
+                             expires_at=lot_expiry(membership.program, now), created_at=now))
+    saved = [m for m, _points, _key in credits if m.pk is not None]
+    Membership.objects.bulk_create([m for m, _points, _key in credits if m.pk is None], batch_size=BATCH)
+    Membership.objects.bulk_update(saved, ["balance", "points_owed", "lifetime_earned",
+                                           "last_activity_at"], batch_size=1000)
+    # Under 'after inactivity' expiry, activity restarts the clock of every live lot (record_activity).
+    restart = {}
+    for m in saved:
+        if m.program.expiry == Program.Expiry.AFTER_INACTIVITY:
+            restart.setdefault(m.program, []).append(m.pk)
+    for program, ids in restart.items():
+        for start in range(0, len(ids), BATCH):
+            PointLot.objects.filter(membership_id__in=ids[start:start + BATCH], remaining__gt=0).update(
+                expires_at=lot_expiry(program, now))
+    PointLot.objects.bulk_create(lots, batch_size=BATCH)
+    return LedgerEntry.objects.bulk_create([
+        LedgerEntry(membership=membership, kind=kind, points=points, balance_after=membership.balance,
+                    created_at=now, lot=lot, cause_key=key, reason=reason, actor=actor)
+        for (membership, points, key), lot in zip(credits, lots, strict=True)
+    ], batch_size=BATCH)
+
+
 # --- Set-based nightly work ----------------------------------------------------------------
 
 # Memberships handled per transaction: small enough that a till never waits long on a lock.

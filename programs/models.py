@@ -339,6 +339,7 @@ class LedgerEntry(models.Model):
         EXPIRE = "expire", _("Expired")
         REVERSE = "reverse", _("Refund")
         ADJUST = "adjust", _("Adjusted by staff")
+        IMPORT = "import", _("Opening balance")
 
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
@@ -389,6 +390,33 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.points:+d}"
+
+
+class CustomerImport(models.Model):
+    """A CSV file of existing customers imported into a program, once: the cause of the opening
+    balances it credited (their entries' cause_key is "import:<id>:row:<line>")."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="imports")
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    rows = models.PositiveIntegerField(_("rows"))
+    members_created = models.PositiveIntegerField(_("new members"))
+    points = models.BigIntegerField(_("points credited"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("imported"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer import")
+        verbose_name_plural = _("customer imports")
+        ordering = ["-created_at"]
+        constraints = [
+            # The same file into the same program is imported once, even by two people at once.
+            models.UniqueConstraint(fields=["program", "sha256"], name="customer_import_file_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name or self.sha256[:12]} → {self.program}"
 
 
 class LotDraw(models.Model):

@@ -202,10 +202,11 @@ def cancel_redemption(*, redemption, actor=None, now=None):
         return redemption
     if redemption.status == Redemption.Status.USED:
         raise PointsError({"code": _("A used code cannot be cancelled.")})
-    spent = redemption.ledger_entries.get(kind=LedgerEntry.Kind.REDEEM)
-    ledger.restore(membership, spent, LedgerEntry.Kind.CANCEL, now=now, redemption=redemption,
-                   actor=actor)
-    ledger.save_totals(membership)
+    if redemption.points:  # a gift (grant_reward) cost nothing, so there is nothing to give back
+        spent = redemption.ledger_entries.get(kind=LedgerEntry.Kind.REDEEM)
+        ledger.restore(membership, spent, LedgerEntry.Kind.CANCEL, now=now, redemption=redemption,
+                       actor=actor)
+        ledger.save_totals(membership)
     Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
     redemption.status = Redemption.Status.CANCELLED
     redemption.cancelled_at = now

@@ -9,6 +9,7 @@ from . import signals
 # place to call.
 from .api_keys import create_api_key, note_api_key_used, revoke_api_key
 from .customers import close_member, find_or_enrol_customer
+from .imports import ImportRefused, import_customers
 from .member_numbers import is_valid_member_number, luhn_check_digit, new_member_number
 from .models import Member
 from .points import (
@@ -62,9 +63,9 @@ def enrol_member(*, user, store=None, joined_at=None, source="portal", referral_
 
 
 __all__ = [
-    "PointsError", "PurchaseConflict", "adjust_points", "cancel_redemption",
+    "ImportRefused", "PointsError", "PurchaseConflict", "adjust_points", "cancel_redemption",
     "change_earning_rule", "close_member", "create_api_key", "enrol_member", "expire_points",
-    "find_or_enrol_customer", "grant_points", "grant_reward", "is_valid_member_number",
+    "find_or_enrol_customer", "grant_points", "grant_reward", "import_customers", "is_valid_member_number",
     "luhn_check_digit", "new_member_number",
     "normalise_code", "note_api_key_used", "pay_with_points", "record_purchase", "redeem_reward",
     "refund_purchase", "release_pending_points", "revoke_api_key", "send_expiry_reminders",

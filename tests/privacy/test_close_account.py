@@ -149,3 +149,13 @@ def test_guessing_the_password_is_slowed_down(client, member, password):
         assert close(client, member, "guess").status_code == 400
     assert close(client, member, password).status_code == 429
     assert User.objects.get(pk=member.user.pk).is_active
+
+
+def test_a_gift_code_is_cancelled_too(member, coffee):
+    """A code given free (a referral's gift) has no points to give back; it is cancelled all the same."""
+    gift, _created = services.grant_reward(member=member, reward=coffee, cause_key="referral:1:friend")
+    privacy.close_account(user=member.user)
+    gift.refresh_from_db()
+    assert gift.status == Redemption.Status.CANCELLED
+    assert not LedgerEntry.objects.filter(redemption=gift).exists()
+    assert list(ledger_breaches()) == []
