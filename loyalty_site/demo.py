@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from programs import services as program_services
+from programs.demo_plans import build_demo_plans
 from programs.models import Member, Membership, Program, Purchase, Redemption, Reward, Store
 from referrals.demo import build_demo_referrals
 from surveys.demo import build_demo_surveys
@@ -181,6 +182,7 @@ def build_demo_shop():
     redemptions(rng, store_list, points_program)
     build_demo_surveys(rng, member_email=MEMBER_EMAIL)
     build_demo_referrals(member_email=MEMBER_EMAIL)
+    build_demo_plans(points_program, member_email=MEMBER_EMAIL)
     return DemoLogins(MANAGER_EMAIL, CASHIER_EMAIL, MEMBER_EMAIL, DEMO_PASSWORD)
 
 

@@ -9,12 +9,16 @@ from .models import (
     LedgerEntry,
     Member,
     Membership,
+    Plan,
     PointLot,
     Program,
     Purchase,
     Redemption,
     Reward,
     Store,
+    StripeEvent,
+    Subscription,
+    SubscriptionPayment,
 )
 
 
@@ -96,3 +100,35 @@ class RedemptionAdmin(ReadOnlyAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReadOnlyAdmin):
     list_display = ["store", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+# --- Paid memberships (docs/plans.md). Plans are set up here; subscriptions, receipts and Stripe
+# events only move through programs.subscriptions, so they are read-only.
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "program", "price", "period", "trial_days", "multiplier", "bonus_points",
+                    "is_active"]
+    list_filter = ["program", "is_active"]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["membership", "plan", "status", "period_end", "started_at", "ended_at"]
+    list_select_related = ["plan", "membership__member__user", "membership__program"]
+    list_filter = ["status", "plan"]
+
+
+@admin.register(SubscriptionPayment)
+class SubscriptionPaymentAdmin(ReadOnlyAdmin):
+    list_display = ["subscription", "plan", "method", "amount", "currency", "period_start",
+                    "period_end", "created_at"]
+    list_select_related = ["plan", "subscription__plan"]
+    list_filter = ["method"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "type", "created", "outcome", "received_at"]
+    search_fields = ["event_id", "outcome"]

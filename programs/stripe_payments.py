@@ -26,6 +26,7 @@ from .subscriptions import (
     Status,
     SubscriptionError,
     cancel_subscription,
+    lock_subscription,
     record_subscription_payment,
 )
 
@@ -128,8 +129,8 @@ def _metadata(invoice):
 def _locked_by_stripe_id(stripe_id):
     if not stripe_id:
         return None
-    return Subscription.objects.select_for_update(of=("self",)).select_related(
-        "plan", "membership__member").filter(stripe_subscription_id=stripe_id).first()
+    subscription = Subscription.objects.filter(stripe_subscription_id=stripe_id).first()
+    return lock_subscription(subscription) if subscription else None
 
 
 def invoice_paid(invoice, created):

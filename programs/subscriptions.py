@@ -31,7 +31,7 @@ from loyalty_site.models import EmailCategory
 from loyalty_site.services import absolute_url, queue_email
 
 from . import ledger
-from .models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
+from .models import Membership, Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from .money import format_money, parse_amount, round_money
 from .points import grant_points
 
@@ -73,7 +73,10 @@ def _move(subscription, to, cause, *, actor=None, now):
                                      to_status=to, cause=str(cause)[:200], actor=actor, created_at=now)
 
 
-def _locked(subscription):
+def lock_subscription(subscription):
+    """Lock the membership, then the subscription: purchases and grants lock the membership
+    first too, so no two transactions ever wait for each other in a circle."""
+    list(Membership.objects.select_for_update().filter(pk=subscription.membership_id).values_list("pk"))
     return Subscription.objects.select_for_update(of=("self",)).select_related(
         "plan", "next_plan", "membership__member__user", "membership__program").get(pk=subscription.pk)
 
@@ -228,7 +231,7 @@ def record_subscription_payment(*, member, plan, amount, currency=None, method, 
     membership = _membership(member, plan)
     subscription = live_subscription(membership)
     if subscription is not None:
-        subscription = _locked(subscription)
+        subscription = lock_subscription(subscription)
         due = _due_plan(subscription)
         amount = _check_amount(due, amount, currency)
         return _pay(subscription, plan=due, method=method, amount=amount, currency=currency,
@@ -251,7 +254,7 @@ def comp_period(*, subscription, reason, actor, now=None):
     reason = str(reason or "").strip()
     if not reason:
         raise SubscriptionError(_("Say why this period is given free."))
-    subscription = _locked(subscription)
+    subscription = lock_subscription(subscription)
     return _pay(subscription, plan=_due_plan(subscription), method=Method.COMP, amount=Decimal(0),
                 currency=settings.SHOP_CURRENCY, reason=reason, actor=actor, now=now)
 
@@ -264,7 +267,7 @@ def cancel_subscription(*, subscription, actor=None, now=None, cause=None):
     Returns (subscription, message): a second cancellation changes nothing and says so.
     """
     now = now or timezone.now()
-    subscription = _locked(subscription)
+    subscription = lock_subscription(subscription)
     end = date_format(timezone.localtime(subscription.period_end))
     if subscription.status == Status.CANCELLED:
         return subscription, _("Already cancelled: it ends on %(end)s.") % {"end": end}
@@ -286,7 +289,7 @@ def change_plan(*, subscription, plan, actor=None, now=None):
     """Choose another plan of the same program for the next period (docs/plans.md: a change,
     up or down, takes effect at the next renewal). Choosing the current plan undoes a change."""
     now = now or timezone.now()
-    subscription = _locked(subscription)
+    subscription = lock_subscription(subscription)
     if plan.program_id != subscription.plan.program_id:
         raise SubscriptionError(_("Choose a plan of the same program."))
     if subscription.status not in (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE):
