@@ -85,6 +85,8 @@ class MetricFilter:
     def __post_init__(self):
         if self.end < self.start:
             raise ValueError("a period cannot end before it starts")
+        # The filter a page asked for; those derived from it share its per-request figures.
+        self.shared.setdefault("top", self)
 
     @property
     def since(self):
@@ -514,33 +516,53 @@ def _points_scope(queryset, period, program="membership__program"):
 
 
 def _ledger_since(period, since_day, group):
+    """Sums of the ledger from the start of `since_day` on, grouped by `group` ("program" or
+    "kind"): {group value: {"points", "entries"}}. Closed days come from the daily roll-up and
+    the rest from the entries themselves."""
     key = ("ledger_since", since_day, group)
     if key not in period.memo:
-        period.memo[key] = _sum_ledger_since(period, since_day, group)
+        rolled = period.rolled_up_until()
+        if rolled is not None and _ledger_floor(period) <= since_day <= rolled:
+            rows = [row for row in _ledger_rows(period) if row[0] is None or row[0] >= since_day]
+        else:
+            rows = _query_ledger_rows(period, since_day, rolled or since_day)
+        totals = {}
+        for _day, program_id, kind, points, entries in rows:
+            total = totals.setdefault(program_id if group == "program" else kind,
+                                      {"points": 0, "entries": 0})
+            total["points"] += points
+            total["entries"] += entries
+        period.memo[key] = totals
     return period.memo[key]
 
 
-def _sum_ledger_since(period, since_day, group):
-    """Sums of the ledger from the start of `since_day` on, grouped by `group` ("program" or
-    "kind"): closed days from the daily roll-up, the rest from the entries themselves.
-    {group value: {"points", "entries"}}."""
-    rolled = period.rolled_up_until() or since_day
-    totals = {}
-    if since_day < rolled:
-        days = _points_scope(PointsDay.objects.filter(day__gte=since_day, day__lt=rolled,
-                                                      program__isnull=False), period, "program")
-        for key, points, entries in (days.values_list(group).annotate(Sum("points"), Sum("entries"))
-                                     .order_by()):
-            totals[key] = {"points": points, "entries": entries}
-    entries = _points_scope(LedgerEntry.objects.filter(
+def _ledger_floor(period):
+    """The first day any figure of the page asks the ledger about: a year before the first
+    period compared (the breakage window)."""
+    top = period.shared["top"]
+    first = min(top.previous().start, top.buckets()[0].previous().start)
+    return first - timedelta(days=BREAKAGE_HISTORY_DAYS)
+
+
+def _ledger_rows(period):
+    """The roll-up's rows from the floor day on and the entries since the roll-up, read once
+    for a filter and those derived from it."""
+    if "ledger_rows" not in period.shared:
+        period.shared["ledger_rows"] = _query_ledger_rows(period, _ledger_floor(period),
+                                                          period.rolled_up_until())
+    return period.shared["ledger_rows"]
+
+
+def _query_ledger_rows(period, since_day, rolled):
+    """[(day or None, program id, kind, points, entries)]: the roll-up's days from `since_day` to
+    `rolled`, then the entries from `rolled` (day None). Two queries."""
+    days = _points_scope(PointsDay.objects.filter(day__gte=since_day, day__lt=rolled,
+                                                  program__isnull=False), period, "program")
+    entries = (_points_scope(LedgerEntry.objects.filter(
         created_at__gte=local_midnight(max(since_day, rolled))), period)
-    field_name = "membership__program" if group == "program" else "kind"
-    for key, points, count in (entries.values_list(field_name).annotate(Sum("points"), Count("pk"))
-                               .order_by()):
-        row = totals.setdefault(key, {"points": 0, "entries": 0})
-        row["points"] += points
-        row["entries"] += count
-    return totals
+        .values_list("membership__program", "kind").annotate(Sum("points"), Count("pk")).order_by())
+    return [*days.values_list("day", "program", "kind", "points", "entries"),
+            *((None, *row) for row in entries)]
 
 
 def _outstanding_by_program(period):
@@ -641,8 +663,10 @@ def points_expiring_next_month(period, *, today=None):
     """Points in lots that will expire in the next calendar month unless spent first: a
     forecast from today, whatever the period (so no comparison and no series)."""
     first, last = next_month(today)
+    # Pending lots are left out (they become spendable before they expire), which lets the
+    # query use the index the nightly expiry uses.
     lots = _points_scope(PointLot.objects.filter(
-        remaining__gt=0, expires_at__gte=local_midnight(first),
+        remaining__gt=0, is_pending=False, expires_at__gte=local_midnight(first),
         expires_at__lt=local_midnight(last + timedelta(days=1))), period)
     figures = lots.aggregate(points=Coalesce(Sum("remaining"), 0),
                              memberships=Count("membership", distinct=True))
