@@ -263,6 +263,7 @@ CELERY_BEAT_SCHEDULE = {
     "points-expiry-reminders": {"task": "programs.tasks.send_expiry_reminders", "schedule": 3600.0},
     # Daily is enough: a birthday treat may come any day of the birthday month.
     "birthday-treats": {"task": "programs.tasks.give_birthday_treats", "schedule": 86400.0},
+    "winback-reminders": {"task": "programs.tasks.send_winback_reminders", "schedule": 86400.0},
     # Pays referrals whose review period ended, applies the review default, closes windows.
     "referrals-schedule": {"task": "referrals.tasks.run_referral_schedule", "schedule": 3600.0},
     "surveys-send-due": {"task": "surveys.tasks.send_due_invitations", "schedule": 300.0},

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from programs.api import errors as api_errors
 from programs.api import views as api
-from programs.views import campaigns, exports, imports, plans_portal, plans_staff, segments
+from programs.views import campaigns, exports, imports, offers, plans_portal, plans_staff, segments
 from programs.views import portal as points_portal
 from programs.views import staff as till
 from programs.views import tiers as tier_pages
@@ -62,6 +62,10 @@ staff_patterns = [
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/<int:campaign_id>/edit/", campaigns.campaign_edit, name="campaign_edit"),
+    path("offers/", offers.offer_list, name="offers"),
+    path("offers/new/", offers.offer_new, name="offer_new"),
+    path("offers/<int:offer_id>/", offers.offer_detail, name="offer"),
+    path("offers/<int:offer_id>/send/", offers.offer_send, name="offer_send"),
     path("segments/", segments.segment_list, name="segments"),
     path("segments/new/", segments.segment_new, name="segment_new"),
     path("segments/preview/", segments.segment_preview_size, name="segment_preview_size"),

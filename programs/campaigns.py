@@ -49,7 +49,8 @@ def _best(campaigns, category):
 
 def basket_parts(amount, lines, campaigns):
     """Split a purchase of `amount` with item `lines` (PurchaseItem, unsaved is fine) into
-    parts, each with the campaign that covers it. Line totals above the amount paid (a
+    parts, each with the campaign that covers it (`campaigns` may hold the member's offers,
+    which cover the whole basket). Line totals above the amount paid (a
     discount on the whole receipt) are scaled down to it."""
     totals = {}
     for line in lines:
@@ -65,6 +66,6 @@ def basket_parts(amount, lines, campaigns):
 
 
 def campaign_note(parts):
-    """What an earn entry records of the campaigns that raised it ("Coffee week ×3")."""
-    used = {part.campaign.pk: part.campaign for part in parts if part.campaign}
+    """What an earn entry records of the campaigns and offers that raised it ("Coffee week ×3")."""
+    used = {(type(part.campaign), part.campaign.pk): part.campaign for part in parts if part.campaign}
     return ", ".join(f"{c.name} ×{c.multiplier.normalize()}" for c in used.values())

@@ -10,9 +10,10 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import BonusCampaign, Program, PurchaseItem, Segment, Store, Tier
+from .models import BonusCampaign, Offer, Program, PurchaseItem, Segment, Store, Tier
 from .money import format_money, parse_amount
 from .points import MAX_ADJUSTMENT
 from .tiers import MAX_TIERS
@@ -431,3 +432,27 @@ class ConfirmImportForm(forms.Form):
     def __init__(self, *args, programs, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["program"].queryset = programs
+
+
+class OfferForm(forms.ModelForm):
+    """A one-off offer to a segment; sent in a second step, after checking who gets it."""
+
+    class Meta:
+        model = Offer
+        fields = ["name", "program", "segment", "multiplier", "valid_until", "message"]
+        widgets = {"valid_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                   "message": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = Program.objects.filter(is_active=True)
+        self.fields["multiplier"].widget.attrs.update(min="1.01", max="10", step="0.01")
+
+    def clean(self):
+        data = super().clean()
+        multiplier = data.get("multiplier")
+        if multiplier is not None and not Decimal(1) < multiplier <= 10:
+            self.add_error("multiplier", _("Enter a multiplier above 1 and at most 10."))
+        if data.get("valid_until") and data["valid_until"] < timezone.localdate():
+            self.add_error("valid_until", _("The last day has passed already."))
+        return data

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.services import log_staff_action
 
-from . import campaigns, ledger, signals, subscriptions, tiers
+from . import campaigns, ledger, offers, signals, subscriptions, tiers
 from .models import EarningRule, LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
 from .money import parse_amount
 
@@ -164,8 +164,10 @@ def _write_purchase(*, store, member, external_id, amount, currency, occurred_at
     earned = {}
     for program in programs:
         membership = memberships[program.pk]
+        grants = offers.usable_grants(member, program, occurred_at)
         parts = campaigns.basket_parts(amount, lines, campaigns.campaigns_in_force(
-            program, store=store, when=occurred_at, tier=membership.tier))
+            program, store=store, when=occurred_at, tier=membership.tier)
+            + [grant.offer for grant in grants])
         points = points_for(program, program.rule, amount, tiers.earning_multiplier(membership)
                             * subscriptions.plan_multiplier(membership, occurred_at), parts)
         if points > 0:
@@ -176,6 +178,7 @@ def _write_purchase(*, store, member, external_id, amount, currency, occurred_at
                               tiers.earning_note(membership), campaigns.campaign_note(parts)))))
             ledger.save_totals(membership)
             earned[program.slug] = points
+            offers.use_grants(grants, parts, purchase, now)
         tiers.upgrade_if_qualified(membership, now)
     purchase.points_earned = dict(sorted(earned.items()))
     responses = signals.purchase_recorded.send(sender=Purchase, purchase=purchase, actor=actor,

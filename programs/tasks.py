@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import birthdays, reminders, services, subscriptions, tiers
+from . import birthdays, offers, reminders, services, subscriptions, tiers
 from .rollups import roll_up_points
 
 
@@ -49,3 +49,13 @@ def run_subscription_schedule():
 @shared_task
 def give_birthday_treats():
     return {"members": birthdays.give_birthday_treats()}
+
+
+@shared_task
+def email_offer(offer_id):
+    return {"queued": offers.email_offer(offer_id)}
+
+
+@shared_task
+def send_winback_reminders():
+    return {"queued": offers.send_winback_reminders()}
