@@ -19,7 +19,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models.functions import Lower
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,6 +69,8 @@ class CustomerFile:
     errors: list = field(default_factory=list)
     imported: CustomerImport | None = None
     existing_people: int = 0
+    # {lowercased email: (user id, member id or None, member number or None)} of known people.
+    people: dict = field(default_factory=dict)
 
     @property
     def can_import(self):
@@ -186,27 +188,46 @@ def _in_chunks(values):
         yield values[start:start + CHUNK]
 
 
+def _select_where_in(select, column, values):
+    """Rows of `select` whose `column` is one of `values`.
+
+    PostgreSQL takes all the values as one array parameter; Django's `__in` makes a parameter
+    of each, which for 100,000 emails costs seconds. Other databases get them in chunks.
+    """
+    values = list(values)
+    if not values:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"{select} WHERE {column} = ANY(%s)", [values])
+            yield from cursor.fetchall()
+            return
+        for chunk in _in_chunks(values):
+            cursor.execute(f"{select} WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            yield from cursor.fetchall()
+
+
 def _existing_people(emails):
     """{lowercased email: (user id, member id or None, member number or None)}."""
-    User = get_user_model()
-    found = {}
-    for chunk in _in_chunks(emails):
-        for email, user_id, member_id, number in (
-            User.objects.annotate(email_key=Lower("email")).filter(email_key__in=chunk)
-            .values_list("email_key", "pk", "member__pk", "member__number")
-        ):
-            found[email] = (user_id, member_id, number)
-    return found
+    users, members = get_user_model()._meta.db_table, Member._meta.db_table
+    return {email: (user_id, member_id, number) for email, user_id, member_id, number in _select_where_in(
+        f"SELECT LOWER(u.email), u.id, m.id, m.number FROM {users} u "  # noqa: S608 - names from the models
+        f"LEFT JOIN {members} m ON m.user_id = u.id", "LOWER(u.email)", emails)}
+
+
+def _card_owners(numbers):
+    """{member number: the email of its card's person}."""
+    users, members = get_user_model()._meta.db_table, Member._meta.db_table
+    return dict(_select_where_in(
+        f"SELECT m.number, u.email FROM {members} m JOIN {users} u ON u.id = m.user_id",  # noqa: S608
+        "m.number", numbers))
 
 
 def _check_against_database(result, errors):
     """Note rows whose card number belongs to someone else, or whose person has another card."""
-    people = _existing_people(row.email.lower() for row in result.rows)
+    people = result.people = _existing_people(row.email.lower() for row in result.rows)
     result.existing_people = len(people)
-    numbers = {row.member_number: row for row in result.rows if row.member_number}
-    owners = {}
-    for chunk in _in_chunks(numbers):
-        owners.update(Member.objects.filter(number__in=chunk).values_list("number", "user__email"))
+    owners = _card_owners(row.member_number for row in result.rows if row.member_number)
     for row in result.rows:
         person = people.get(row.email.lower())
         if row.member_number in owners and owners[row.member_number].lower() != row.email.lower():
@@ -215,7 +236,6 @@ def _check_against_database(result, errors):
         elif person and person[2] and row.member_number and person[2] != row.member_number:
             errors.append((row.line, _("%(email)s already has the card %(number)s.")
                            % {"email": row.email, "number": person[2]}))
-    return people
 
 
 def check_customer_file(data, *, program, now=None):
@@ -291,9 +311,7 @@ def _free_member_numbers(count, taken):
     numbers = set()
     while len(numbers) < count:
         candidates = {new_member_number() for _ in range(count - len(numbers))} - taken - numbers
-        for chunk in _in_chunks(candidates):
-            candidates -= set(Member.objects.filter(number__in=chunk).values_list("number", flat=True))
-        numbers |= candidates
+        numbers |= candidates - set(_card_owners(candidates))
     return list(numbers)
 
 
@@ -338,20 +356,22 @@ def _stage(rows):
             f"CREATE TEMPORARY TABLE {STAGING} (line integer, email_key varchar(254), "
             "email varchar(254), name varchar(150), phone varchar(32), language varchar(10), "
             "joined timestamp with time zone, number varchar(12), balance bigint, password varchar(128), "
-            "user_id bigint, member_id bigint)")
+            "user_id bigint, member_id bigint, new_card boolean)")
+        columns = ("line, email_key, email, name, phone, language, joined, number, balance, password, "
+                   "user_id, member_id")
         if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {STAGING} FROM STDIN") as copy:
+            with cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            cursor.executemany(f"INSERT INTO {STAGING} VALUES ({', '.join(['%s'] * 12)})",  # noqa: S608
+            cursor.executemany(f"INSERT INTO {STAGING} ({columns}) VALUES ({', '.join(['%s'] * 12)})",  # noqa: S608
                                rows)
 
 
 def _new_memberships(rows, program, batch, now):
     """Write the people, cards, memberships, lots and entries of rows whose membership of
-    `program` is new, set-based: a handful of statements whatever the number of rows. Returns
-    the ids of the new cards."""
+    `program` is new, set-based: a handful of statements whatever the number of rows. Announces
+    each new card with `member_enrolled` and returns how many there are."""
     User = get_user_model()
     table = {"user": User._meta.db_table, "member": Member._meta.db_table,
              "membership": Membership._meta.db_table}
@@ -362,8 +382,7 @@ def _new_memberships(rows, program, batch, now):
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {STAGING} SET user_id = (SELECT u.id FROM {table['user']} u "  # noqa: S608
                        f"WHERE LOWER(u.email) = {STAGING}.email_key) WHERE user_id IS NULL")
-        cursor.execute(f"SELECT user_id FROM {STAGING} WHERE member_id IS NULL")  # noqa: S608
-        carded = [user_id for (user_id,) in cursor.fetchall()]
+        cursor.execute(f"UPDATE {STAGING} SET new_card = (member_id IS NULL)")  # noqa: S608
     _insert_select(Member, {"user_id": "user_id", "number": "number", "joined_at": "joined"},
                    f"{STAGING} WHERE member_id IS NULL")
     with connection.cursor() as cursor:
@@ -388,15 +407,21 @@ def _new_memberships(rows, program, batch, now):
         "lot_id": "l.id", "cause_key": f"'import:{int(batch.pk)}:row:' || CAST(s.line AS varchar(10))",
         "reason": Param(""), "actor_id": Param(batch.created_by_id),
     }, f"{new_memberships} JOIN {PointLot._meta.db_table} l ON l.membership_id = ms.id", [program.pk])
+    new_cards = 0
+    carded = RawSQL(f"SELECT user_id FROM {STAGING} WHERE new_card", ())  # noqa: S608, S611
+    for member in Member.objects.filter(user_id__in=carded).select_related("user").iterator(chunk_size=2000):
+        signals.member_enrolled.send(sender=Member, member=member, store=None, source="import",
+                                     referral_code="", request=None)
+        new_cards += 1
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {STAGING}")
-    return carded
+    return new_cards
 
 
 def _write(result, program, batch, now):
     """Create the people, cards and memberships that are missing, and credit the balances.
     Returns the number of new cards."""
-    people = _existing_people(row.email.lower() for row in result.rows)
+    people = result.people  # read inside this transaction, a moment ago
     existing = {}
     for chunk in _in_chunks(person[1] for person in people.values() if person[1]):
         # Locked in id order, as lock_memberships does, so a till waits rather than deadlocks.
@@ -423,12 +448,7 @@ def _write(result, program, batch, now):
     # off what they owe first.
     ledger.credit_many(credited, LedgerEntry.Kind.IMPORT, now=now, counts_as_earned=False,
                        actor=batch.created_by)
-    carded = _new_memberships(staged, program, batch, now) if staged else []
-    for chunk in _in_chunks(carded):
-        for member in Member.objects.filter(user_id__in=chunk).select_related("user"):
-            signals.member_enrolled.send(sender=Member, member=member, store=None, source="import",
-                                         referral_code="", request=None)
-    return len(carded)
+    return _new_memberships(staged, program, batch, now) if staged else 0
 
 
 def import_customers(*, data, program, actor, file_name="", now=None):
