@@ -20,6 +20,7 @@ settings.METRICS_CACHE_SECONDS) and the page says when each was computed.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -193,6 +194,44 @@ def presets(today=None):
     ]
 
 
+def _on_100(metric_key, result, rescale=lambda value: value):
+    """A metric's figures as (figure on 0–100 or None when below its minimum sample) triples."""
+    minimum = _METRICS[metric_key].minimum_sample if metric_key in _METRICS else 0
+
+    def scaled(figure):
+        if figure is None or figure.value is None or figure.sample < minimum:
+            return metrics.Figure(None, figure.sample if figure else 0)
+        return metrics.Figure(rescale(figure.value), figure.sample)
+    return [scaled(result.current), scaled(result.previous),
+            *(scaled(figure) for _, figure in result.series)], [start for start, _ in result.series]
+
+
+def loyalty_index(period):
+    """The mean of NPS (from −100..100 to 0..100), repurchase rate and upsell share, each on
+    0–100; no value when any of them has too small a sample. NPS comes from the surveys app
+    through this registry, so the index waits for it rather than importing it."""
+    nps = metric("nps")
+    if nps is None:
+        empty = metrics.Figure(None, 0)
+        return metrics.MetricResult(empty, empty, [(b.start, empty) for b in period.buckets()])
+    parts = [
+        _on_100("nps", nps.compute(period), lambda value: (Decimal(value) + 100) / 2),
+        _on_100("repurchase_rate", metrics.repurchase_rate(period)),
+        _on_100("upsell_ratio", metrics.upsell_share(period)),
+    ]
+    starts = parts[1][1]
+
+    def combined(figures):
+        sample = min(figure.sample for figure in figures)
+        if any(figure.value is None for figure in figures):
+            return metrics.Figure(None, sample)
+        return metrics.Figure((sum(Decimal(f.value) for f in figures) / 3).quantize(metrics.PERCENT),
+                              sample)
+
+    figures = [combined(triple) for triple in zip(*(part[0] for part in parts), strict=True)]
+    return metrics.MetricResult(figures[0], figures[1], list(zip(starts, figures[2:], strict=True)))
+
+
 def register_core_metrics():
     """The metrics whose data the programs core holds."""
     section, unit = Metric.Section, Metric.Unit
@@ -251,6 +290,12 @@ def register_core_metrics():
                metrics.breakage_rate, unit.PERCENT, _("redemptions and expiries"),
                minimum_sample=20,
                higher_is_better=False),
+        Metric("loyalty_index", section.SATISFACTION, _("Loyalty index"),
+               _("The mean of NPS (rescaled from −100…100 to 0…100), repurchase rate and upsell "
+                 "share (customers who bought from several categories ÷ all who bought "
+                 "categorised lines), each on 0–100; shown only when all three have enough "
+                 "data. Sample: the smallest of the three."),
+               loyalty_index, unit.SCORE, _("in the smallest part")),
         Metric("points_expiring_next_month", section.POINTS, _("Points expiring next month"),
                _("Points in lots that expire in the next calendar month unless spent first; "
                  "a forecast from today, whatever the period."),

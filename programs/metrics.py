@@ -355,6 +355,16 @@ def upsell_ratio(period):
     return trend(figure, period)
 
 
+def upsell_share(period):
+    """Customers who bought from more than one product category ÷ customers who bought from
+    one or more, in per cent: the upsell ratio on a 0–100 scale (for the loyalty index)."""
+    def figure(p):
+        _in_series(p, "categories", _prefetch_categories)
+        f = p.memoised("categories", _category_figures)
+        return Figure(_share(f["several"], f["single"] + f["several"]), f["single"] + f["several"])
+    return trend(figure, period)
+
+
 def _retained(period):
     """Customers of the period who were also customers of the previous period."""
     before = _purchases(period.previous()).values("member")

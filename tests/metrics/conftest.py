@@ -15,12 +15,14 @@ stores Main Street (main) and Web (web). Purchases, local time, all at noon:
 Ann redeems a 100-point coffee on Sep 21. Only Ann and Dee are members of the "club" program.
 """
 
+import dataclasses
 from datetime import datetime, time
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from loyalty_site import dashboard
 from programs import services
 from programs.models import Membership, Program, Reward
 from programs.purchases import refund_purchase
@@ -83,3 +85,14 @@ def small_shop(request, main_store, web_store, club):
     for member in (ann, dee):
         Membership.objects.create(member=member, program=club, joined_at=at(2026, 1, 1))
     return people
+
+
+@pytest.fixture
+def no_minimum_samples():
+    """The small shop has three customers: let every metric show its headline anyway."""
+    saved = dict(dashboard._METRICS)
+    for metric in saved.values():
+        dashboard.register(dataclasses.replace(metric, minimum_sample=0))
+    yield
+    dashboard._METRICS.clear()
+    dashboard._METRICS.update(saved)

@@ -1,7 +1,6 @@
 """The metrics page, its CSV tables, the members list and a member's page, as staff meet them."""
 
 import csv
-import dataclasses
 import io
 
 import pytest
@@ -10,17 +9,6 @@ from django.urls import reverse
 from loyalty_site import dashboard
 
 SEPTEMBER = {"start": "2026-09-01", "end": "2026-09-30"}
-
-
-@pytest.fixture
-def no_minimum_samples():
-    """The small shop has three customers: let every metric show its headline anyway."""
-    saved = dict(dashboard._METRICS)
-    for _key, metric in saved.items():
-        dashboard.register(dataclasses.replace(metric, minimum_sample=0))
-    yield
-    dashboard._METRICS.clear()
-    dashboard._METRICS.update(saved)
 
 
 def _rows(response):
