@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from programs import services as program_services
 from programs.demo_plans import build_demo_plans
+from programs.demo_tiers import build_demo_tiers
 from programs.models import Member, Membership, Program, Purchase, Redemption, Reward, Store
 from referrals.demo import build_demo_referrals
 from surveys.demo import build_demo_surveys
@@ -174,6 +175,7 @@ def build_demo_shop():
     rng = random.Random(20261123)
     store_list = stores()
     points_program = programs()
+    build_demo_tiers(points_program)
     staff()
     member_list = members(rng, store_list)
     purchases(rng, store_list, member_list)

@@ -9,6 +9,7 @@ from a file: SECRET_KEY_FILE=/run/secrets/patron_key reads the key from that fil
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -261,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
     # The dashboard's daily sums of the ledger: hourly, so a missed night catches up by morning.
     "points-roll-up": {"task": "programs.tasks.roll_up_points_days", "schedule": 3600.0},
     "points-expiry-reminders": {"task": "programs.tasks.send_expiry_reminders", "schedule": 3600.0},
+    # Tiers (docs/tiers.md): the one moment members may move down, at night in the shop's time
+    # zone; the "close to the next tier" emails in the morning.
+    "tiers-reevaluate": {"task": "programs.tasks.reevaluate_tiers", "schedule": crontab(hour=3, minute=30)},
+    "tiers-close-reminders": {"task": "programs.tasks.send_close_to_tier_reminders",
+                              "schedule": crontab(hour=10, minute=0)},
     # Daily is enough: a birthday treat may come any day of the birthday month.
     "birthday-treats": {"task": "programs.tasks.give_birthday_treats", "schedule": 86400.0},
     "winback-reminders": {"task": "programs.tasks.send_winback_reminders", "schedule": 86400.0},

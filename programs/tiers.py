@@ -107,13 +107,18 @@ def _as_amount(program, value):
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
+def _moment(value):
+    # As the database stores it: SQLite, the embedded default, compares UTC text.
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 def amounts(program, start, end, first, last):
     """{membership id: qualifying amount} for the program's memberships with ids first..last
     that have any, in [start, end). One query."""
     sql = POINTS_SQL if program.tier_basis == Program.TierBasis.POINTS else SPEND_SQL
     with connection.cursor() as cursor:
         cursor.execute(sql, {"program": program.pk, "first": first, "last": last,
-                             "start": start, "end": end})
+                             "start": _moment(start), "end": _moment(end)})
         return {membership_id: _as_amount(program, value) for membership_id, value in cursor.fetchall()}
 
 
@@ -397,17 +402,17 @@ def preview_tiers(program, *, basis, window_kind, thresholds, now=None):
     previous = previous_window(draft, now)
     sql = POINTS_SQL if basis == Program.TierBasis.POINTS else SPEND_SQL
     params = {"program": program.pk, "first": ALL_IDS[0], "last": ALL_IDS[1],
-              "start": start, "end": end}
+              "start": _moment(start), "end": _moment(end)}
     before = NO_AMOUNTS
     if previous:
         # The same query over last year, its parameters renamed.
         before = sql.replace("%(start)s", "%(prev_start)s").replace("%(end)s", "%(prev_end)s")
-        params.update(prev_start=previous[0], prev_end=previous[1])
+        params.update(prev_start=_moment(previous[0]), prev_end=_moment(previous[1]))
     amount = ("CASE WHEN COALESCE(a.amount, 0) > COALESCE(b.amount, 0) "
               "THEN COALESCE(a.amount, 0) ELSE COALESCE(b.amount, 0) END")
     cases = []
     for index in reversed(range(len(thresholds))):
-        cases.append(f"WHEN {amount} >= %(t{index})s THEN {index}")
+        cases.append(f"WHEN {amount} >= CAST(%(t{index})s AS NUMERIC) THEN {index}")
         params[f"t{index}"] = thresholds[index]
     counts = [0] * (len(thresholds) + 1)
     if not thresholds:
