@@ -39,6 +39,15 @@ def usable_grants(member, program, when):
     ).select_related("offer"))
 
 
+def open_offers(member, now=None):
+    """The member's offers they can still use, soonest to end first (for the portal)."""
+    now = now or timezone.now()
+    return list(OfferGrant.objects.filter(
+        member=member, used_at__isnull=True, offer__valid_until__gte=timezone.localdate(now),
+        offer__sent_at__lte=now, offer__program__is_active=True,
+    ).select_related("offer__program").order_by("offer__valid_until", "pk"))
+
+
 def use_grants(grants, parts, purchase, now):
     """Mark used the grants whose offer raised a part of this purchase."""
     used = {part.campaign.pk for part in parts if isinstance(part.campaign, Offer)}

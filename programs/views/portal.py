@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from loyalty_site.permissions import is_staff_member
 
-from .. import qr, selectors, services
+from .. import offers, qr, selectors, services
 from ..birthdays import set_birthday
 from ..forms import BirthdayForm
 
@@ -66,6 +66,7 @@ def points(request, member):
 def rewards(request, member):
     return render(request, "portal/rewards.html", {
         "member": member, "catalog": selectors.reward_catalog(member),
+        "offers": offers.open_offers(member),
     })
 
 

@@ -158,3 +158,19 @@ def test_a_cashier_cannot_send_offers(client, cashier, shop, everyone):
     client.force_login(cashier)
     assert client.post(reverse("staff:offer_send", args=[offer.pk])).status_code == 403
     assert not OfferGrant.objects.exists()
+
+
+def test_a_member_sees_their_open_offers_with_the_rewards(client, shop, everyone, manager,
+                                                          django_assert_max_num_queries):
+    member = MemberFactory()
+    offer = offer_for(shop, everyone, until=timezone.localdate() + timedelta(days=2),
+                      message="Only this week.")
+    offers.send_offer(offer=offer, actor=manager)
+    other = MemberFactory()
+    OfferGrant.objects.filter(member=other).delete()
+    client.force_login(member.user)
+    with django_assert_max_num_queries(15):
+        page = client.get(reverse("portal:rewards")).content.decode()
+    assert "Your offers" in page and "Double next visit" in page and "Only this week." in page
+    client.force_login(other.user)
+    assert "Double next visit" not in client.get(reverse("portal:rewards")).content.decode()
