@@ -284,6 +284,7 @@ def unsubscribe(*, user, category):
     withdraw_consent(user=user, kind=f"email_{category}")
 
 
+@transaction.atomic
 def give_consent(*, user, kind, wording, source, now=None):
     """Record that the person consents to `kind` with the words they were shown (in the active
     language), replacing a consent of the same kind given earlier with other words. Returns the

@@ -72,4 +72,4 @@ def test_the_privacy_page_shows_the_consent_history(client, member):
     services.withdraw_consent(user=member.user, kind="email_offers")
     client.force_login(member.user)
     page = client.get(reverse("portal:privacy")).content.decode()
-    assert "Offers and news" in page and "In force" not in page
+    assert "Offers and news" in page and "withdrawn" in page and "in force" not in page
