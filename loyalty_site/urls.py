@@ -29,6 +29,7 @@ portal_patterns = [
     path("rewards/<int:reward_id>/redeem/", points_portal.redeem, name="redeem"),
     path("codes/", points_portal.codes, name="codes"),
     path("codes/<int:redemption_id>/", points_portal.code, name="code"),
+    path("badges/", points_portal.badges, name="badges"),
     path("card/", points_portal.card, name="card"),
     path("card/birthday/", points_portal.birthday, name="birthday"),
     path("card.png", points_portal.card_png, name="card_png"),

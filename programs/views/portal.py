@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from loyalty_site.permissions import is_staff_member
 
 from .. import offers, qr, selectors, services
+from ..badges import member_badges
 from ..birthdays import set_birthday
 from ..forms import BirthdayForm
 
@@ -59,6 +60,13 @@ def points(request, member):
         "member": member, "memberships": memberships, "program": program,
         "page": page, "entries": entries,
     })
+
+
+@require_GET
+@member_required
+def badges(request, member):
+    earned, facts = member_badges(member)
+    return render(request, "portal/badges.html", {"member": member, "badges": earned, **facts})
 
 
 @require_GET
