@@ -115,6 +115,10 @@ class Program(models.Model):
         verbose_name=_("birthday gift"),
         help_text=_("A reward given free in the member's birthday month."),
     )
+    winback_days = models.PositiveSmallIntegerField(
+        _("days without a purchase before a we-miss-you email"), default=0,
+        help_text=_("0 for none. Sent once per absence, to members who stopped coming lately."),
+    )
 
     class Meta:
         verbose_name = _("program")
@@ -851,13 +855,6 @@ class Plan(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def multiplier_display(self):
-        """The multiplier without trailing zeros, as the reader writes numbers: 1.5, 1,25, 2."""
-        from django.utils.formats import number_format
-
-        return number_format(self.multiplier.normalize())
-
 
 class Subscription(models.Model):
     """A member's paid membership. Its status moves only through programs.subscriptions, which
@@ -981,3 +978,67 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_id} {self.type}: {self.outcome}"
+
+class Offer(models.Model):
+    """A one-off offer to a segment: "double points on your next visit, until Sunday".
+
+    Each member of the segment when the offer is sent gets a grant, used by their first
+    purchase in the program that the offer raises (programs.offers).
+    """
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="offers",
+                                verbose_name=_("program"))
+    name = models.CharField(_("name"), max_length=100)
+    message = models.TextField(_("message to members"), blank=True,
+                               help_text=_("A sentence or two for the email; the offer itself is "
+                                           "described for you."))
+    multiplier = models.DecimalField(_("multiplier"), max_digits=4, decimal_places=2,
+                                     help_text=_("2 means double points on the next visit."))
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="offers",
+                                verbose_name=_("segment"))
+    valid_until = models.DateField(_("valid until"), help_text=_("The last day, included."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    # An offer covers the whole basket, as a campaign without a category does.
+    category = ""
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(multiplier__gt=1, multiplier__lte=10),
+                                   name="offer_multiplier_above_1_to_10"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class OfferGrant(models.Model):
+    """One member's copy of an offer, used at most once."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="grants")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="offer_grants")
+    granted_at = models.DateTimeField(_("given"), default=timezone.now)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", verbose_name=_("used on purchase"))
+
+    class Meta:
+        verbose_name = _("offer given")
+        verbose_name_plural = _("offers given")
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "member"], name="offer_once_per_member"),
+            models.CheckConstraint(condition=models.Q(used_at__isnull=True, purchase__isnull=True)
+                                   | models.Q(used_at__isnull=False, purchase__isnull=False),
+                                   name="offer_used_with_its_purchase"),
+        ]
+        indexes = [models.Index(fields=["member"], condition=models.Q(used_at__isnull=True),
+                                name="offer_grant_unused_idx")]
+
+    def __str__(self):
+        return f"{self.offer} → {self.member}"
