@@ -68,4 +68,4 @@ def basket_parts(amount, lines, campaigns):
 def campaign_note(parts):
     """What an earn entry records of the campaigns and offers that raised it ("Coffee week ×3")."""
     used = {(type(part.campaign), part.campaign.pk): part.campaign for part in parts if part.campaign}
-    return ", ".join(f"{c.name} ×{c.multiplier.normalize()}" for c in used.values())
+    return ", ".join(f"{c.name} ×{c.multiplier.normalize():f}" for c in used.values())

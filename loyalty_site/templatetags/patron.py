@@ -25,6 +25,14 @@ def points(number):
     return format_decimal(int(number), locale=babel_locale(translation.get_language()))
 
 
+@register.filter
+def multiplier(value):
+    """A multiplier as people write it, in the visitor's language: 2, 1.5, 1,25 (never 1E+1)."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(value, locale=babel_locale(translation.get_language()))
+
+
 @register.simple_tag
 def qr_svg(text, title=""):
     """An inline SVG QR code of `text` for the till's scanner: {% qr_svg member.number title %}.
