@@ -132,15 +132,18 @@ def _cache_key(metric, period):
 
 def read(period, *, metrics_to_read=None, fresh=False):
     """A Reading for each metric (all registered ones by default), from the cache when one was
-    computed less than the metric's max_age ago, unless `fresh`."""
+    computed less than the metric's max_age ago, unless `fresh`. One cache round trip for the
+    figures there are, one write per figure computed."""
+    wanted = list(metrics_to_read or registered())
+    keys = {item.key: _cache_key(item, period) for item in wanted}
+    cached = {} if fresh else cache.get_many(list(keys.values()))
     readings = []
-    for item in metrics_to_read or registered():
-        key = _cache_key(item, period)
-        cached = None if fresh else cache.get(key)
-        if cached is None:
-            cached = (item.compute(period), timezone.now())
-            cache.set(key, cached, item.cache_seconds)
-        readings.append(Reading(item, *cached))
+    for item in wanted:
+        found = cached.get(keys[item.key])
+        if found is None:
+            found = (item.compute(period), timezone.now())
+            cache.set(keys[item.key], found, item.cache_seconds)
+        readings.append(Reading(item, *found))
     return readings
 
 
