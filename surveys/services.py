@@ -278,12 +278,13 @@ def confirm_after_dwell(*, invitation, question, value, now=None):
 
 @transaction.atomic
 def submit_answers(*, invitation, values, comment="", testimonial_consent=False,
-                   source=Answer.Source.EMAIL, now=None):
+                   source=Answer.Source.EMAIL, now=None, notify_staff=True):
     """Save a person's answers (a button press: confirmed at once), with an optional comment.
 
     `values` maps question keys to integers; the first question is required. Inside the edit
     window the score and comment may change. A promoter who ticks the consent box gives their
-    comment as a testimonial, recorded with the wording shown and the time.
+    comment as a testimonial, recorded with the wording shown and the time. `notify_staff=False`
+    opens a follow-up without emailing anyone (the demo's answers from months ago).
     Raises AnswerRefused (nothing written) for a closed survey, an ended window or a bad value.
     """
     now = now or timezone.now()
@@ -314,7 +315,7 @@ def submit_answers(*, invitation, values, comment="", testimonial_consent=False,
                                          defaults={"text": comment, "updated_at": now})
     else:
         Comment.objects.filter(invitation=invitation).delete()
-    _after_confirming(invitation, now)
+    _after_confirming(invitation, now, notify_staff=notify_staff)
     response = response_of(invitation)
     if (testimonial_consent and comment
             and scoring.is_promoter(survey.kind, response, survey.nps_scale)):
@@ -332,7 +333,7 @@ def response_of(invitation):
                 .values_list("question", "value"))
 
 
-def _after_confirming(invitation, now):
+def _after_confirming(invitation, now, *, notify_staff=True):
     """What a confirmed answer sets off: the invitation counts as answered, points once, a
     follow-up for an unhappy answer. Called with the invitation locked."""
     survey = invitation.survey
@@ -345,16 +346,16 @@ def _after_confirming(invitation, now):
                      cause_key=f"survey-invitation:{invitation.pk}",
                      reason=_("Thank you for answering our survey"), now=now)
     if scoring.needs_follow_up(survey.kind, response_of(invitation), survey.nps_scale):
-        _open_follow_up(invitation, now)
+        _open_follow_up(invitation, now, notify_staff=notify_staff)
 
 
-def _open_follow_up(invitation, now):
+def _open_follow_up(invitation, now, *, notify_staff):
     survey = invitation.survey
     follow_up, created = FollowUp.objects.get_or_create(invitation=invitation, defaults={
         "owner": survey.follow_up_owner, "created_at": now,
         "deadline": now + timedelta(days=survey.follow_up_days),
     })
-    if not created:
+    if not created or not notify_staff:
         return follow_up
     if survey.follow_up_owner is not None:
         recipients = [survey.follow_up_owner]

@@ -152,3 +152,9 @@ def test_a_member_closing_their_account_takes_their_words_with_them(customer, in
     assert invitation.answers.get().value == 10, "the score still counts"
     pending.refresh_from_db()
     assert pending.send_after is None and not pending.is_open()
+
+
+def test_answers_recorded_without_notifying_open_a_follow_up_silently(manager, invitation):
+    services.submit_answers(invitation=invitation, values={"recommend": 0}, notify_staff=False)
+    assert FollowUp.objects.filter(invitation=invitation).exists()
+    assert not OutboxEmail.objects.exists()
