@@ -88,6 +88,7 @@ staff_patterns = [
     path("till/member/<str:number>/redeem/", till.redeem_reward, name="till_redeem"),
     path("till/member/<str:number>/pay/", till.pay_with_points, name="till_pay"),
     path("till/member/<str:number>/adjust/", till.adjust_points, name="till_adjust"),
+    path("till/member/<str:number>/tier/", till.set_tier, name="till_tier"),
     path("plans/", plans_staff.subscribers, name="plan_subscribers"),
     path("plans/pay/", plans_staff.record_payment, name="plan_record_payment"),
     path("plans/<int:subscription_id>/", plans_staff.subscription, name="plan_subscription"),

@@ -456,3 +456,36 @@ class OfferForm(forms.ModelForm):
         if data.get("valid_until") and data["valid_until"] < timezone.localdate():
             self.add_error("valid_until", _("The last day has passed already."))
         return data
+
+
+class TierForm(forms.Form):
+    """A manager puts the member in a tier by hand, at the till."""
+
+    prefix = "tier"
+    NONE = "none"
+
+    tier = forms.ChoiceField(label=_("Tier"))
+    reason = forms.CharField(
+        label=_("Reason"), max_length=300,
+        help_text=_("Kept in the member's tier history and the staff log."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, tier_list=(), **kwargs):
+        """`tier_list`: the tiers of the programs that have them, by program and rank."""
+        super().__init__(*args, **kwargs)
+        self.tiers = {str(tier.pk): tier for tier in tier_list}
+        self.programs = {str(tier.program_id): tier.program for tier in tier_list}
+        self.fields["tier"].choices = [
+            *[(f"{self.NONE}:{pk}", _("%(program)s: no tier") % {"program": program.name})
+              for pk, program in self.programs.items()],
+            *[(pk, f"{tier.program.name}: {tier.display_name()}") for pk, tier in self.tiers.items()],
+        ]
+
+    def chosen(self):
+        """(program, tier or None) chosen."""
+        value = self.cleaned_data["tier"]
+        if value.startswith(f"{self.NONE}:"):
+            return self.programs[value.split(":", 1)[1]], None
+        tier = self.tiers[value]
+        return tier.program, tier

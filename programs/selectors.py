@@ -632,10 +632,17 @@ def tier_progress(member, *, now=None):
             "grace_until": membership.tier_grace_until if membership else None,
             "window_start": timezone.localdate(tiers.window(program, now)[0]),
             "next": goal, "missing": missing, "missing_points": int(missing),
-            "progress": min(max(int(amount * 100 // goal.threshold), 0), 100) if goal and goal.threshold else 100,
+            "progress": (min(max(int(amount * 100 // goal.threshold), 0), 100)
+                         if goal and goal.threshold else 100),
             "rewards": [],
         })
     goals = {row["next"].pk: row for row in rows if row["next"]}
     for reward in available_rewards(now=now).filter(minimum_tier__in=list(goals)):
         goals[reward.minimum_tier_id]["rewards"].append(reward)
     return rows
+
+
+def active_tiers():
+    """Every tier of the active programs, with its program, by program name and rank."""
+    return list(Tier.objects.filter(program__is_active=True).select_related("program")
+                .order_by("program__name", "program_id", "rank"))

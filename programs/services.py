@@ -28,6 +28,7 @@ from .points import (
 )
 from .purchases import PurchaseConflict, record_purchase, refund_purchase
 from .reminders import send_expiry_reminders
+from .tiers import set_member_tier
 
 
 @transaction.atomic
@@ -69,5 +70,5 @@ __all__ = [
     "luhn_check_digit", "new_member_number",
     "normalise_code", "note_api_key_used", "pay_with_points", "record_purchase", "redeem_reward",
     "refund_purchase", "release_pending_points", "revoke_api_key", "send_expiry_reminders",
-    "use_redemption",
+    "set_member_tier", "use_redemption",
 ]

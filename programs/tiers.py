@@ -18,15 +18,17 @@ from decimal import Decimal
 from itertools import pairwise
 
 from dateutil.relativedelta import relativedelta
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_site.models import EmailCategory
+from loyalty_site.roles import perm
 from loyalty_site.services import absolute_url, log_staff_action, queue_email
 
+from . import ledger
 from .models import LedgerEntry, Membership, Program, Purchase, Refund, Tier, TierChange
 
 ENTRY = LedgerEntry._meta.db_table
@@ -224,6 +226,40 @@ def upgrade_if_qualified(membership, now):
         membership.tier_grace_until = None
         membership.save(update_fields=["tier_grace_until"])
     return None
+
+
+@transaction.atomic
+def set_member_tier(*, member, program, tier, reason, actor, now=None):
+    """Put a member in a tier by hand (or in none), with a reason, logged with who did it.
+
+    The member keeps a tier set above what they qualify for for the program's grace period,
+    counted from now; then the re-evaluation moves them to the tier their amount reaches.
+    Returns the TierChange, or None when the member is in that tier already. Raises
+    PermissionDenied without the manage_programs permission, ValidationError for a tier of
+    another program or a missing reason; nothing is written then.
+    """
+    now = now or timezone.now()
+    if not actor.has_perm(perm("manage_programs")):
+        raise PermissionDenied
+    if tier is not None and tier.program_id != program.pk:
+        raise ValidationError({"tier": _("Choose a tier of %(program)s.") % {"program": program.name}})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why, so that the next person understands.")})
+    membership = ledger.lock_memberships(member, [program])[program.pk]
+    if membership.tier_id == (tier.pk if tier else None):
+        return None
+    tier_list = program_tiers(program)
+    amount = qualifying_amount(membership, now)
+    change = _move(membership, tier_list, tier, reason=TierChange.Reason.STAFF, amount=amount,
+                   now=now, actor=actor)
+    reached = tier_for(tier_list, amount)
+    if tier is not None and (reached is None or reached.rank < tier.rank):
+        membership.tier_grace_until = now + timedelta(days=program.tier_grace_days)
+        membership.save(update_fields=["tier_grace_until"])
+    log_staff_action(actor=actor, action="programs.tier.set", reason=reason.strip(), data={
+        "member": member.number, "program": program.slug, "from": change.from_tier_id,
+        "to": tier.pk if tier else None})
+    return change
 
 
 def _batches(program):

@@ -28,7 +28,17 @@ from loyalty_site.permissions import staff_required
 from loyalty_site.roles import perm
 
 from .. import selectors, services
-from ..forms import AdjustForm, CodeForm, PayForm, PurchaseForm, RedeemForm, RefundForm, SearchForm, StoreForm
+from ..forms import (
+    AdjustForm,
+    CodeForm,
+    PayForm,
+    PurchaseForm,
+    RedeemForm,
+    RefundForm,
+    SearchForm,
+    StoreForm,
+    TierForm,
+)
 from ..models import LedgerEntry
 from ..money import format_money
 from ..points import CODE_ALPHABET, CODE_LENGTH
@@ -251,6 +261,8 @@ def _render_panel(request, member, bound=None, *, refund_of=None):
         "pay": _pay_form(standing),
         "adjust": AdjustForm(programs=[row["program"] for row in standing]),
     }
+    if request.user.has_perm(perm("manage_programs")):
+        forms["tier"] = TierForm(tier_list=selectors.active_tiers())
     search = SearchForm()
     opened = None
     if bound is not None:
@@ -497,5 +509,30 @@ def adjust_points(request, member):
                                 "%(points)s points taken away from %(program)s; %(balance)s.",
                                 -entry.points)
             messages.success(request, text % values)
+            return redirect(_member_url(member))
+    return _render_panel(request, member, form)
+
+
+@staff_required("manage_programs")
+@_member_action
+def set_tier(request, member):
+    """A manager puts the member in a tier by hand, with a reason."""
+    form = TierForm(request.POST, tier_list=selectors.active_tiers())
+    if form.is_valid():
+        program, tier = form.chosen()
+        try:
+            change = services.set_member_tier(member=member, program=program, tier=tier,
+                                              reason=form.cleaned_data["reason"], actor=request.user)
+        except ValidationError as error:
+            _show_errors(form, error)
+        else:
+            if change is None:
+                messages.info(request, _("The member is in that tier already; nothing changed."))
+            elif tier is None:
+                messages.success(request, _("%(program)s: the member has no tier now.")
+                                 % {"program": program.name})
+            else:
+                messages.success(request, _("%(program)s: the member is in %(tier)s now.")
+                                 % {"program": program.name, "tier": tier.display_name()})
             return redirect(_member_url(member))
     return _render_panel(request, member, form)

@@ -64,8 +64,9 @@ def test_the_till_shows_the_tier_and_its_perks(client, cashier, shop, tiers, cus
 
 
 def test_the_api_answers_the_members_tier(shop, tiers, customer, buy, store):
-    from programs.services import create_api_key
     from rest_framework.test import APIClient
+
+    from programs.services import create_api_key
 
     buy(customer, "500")
     _key, secret = create_api_key(store=store, name="till")

@@ -134,3 +134,40 @@ def test_preview_of_a_calendar_year_counts_last_years_qualifiers(client, manager
     calendar = client.post(url, form_data(rows(tiers), preview=True, window="calendar_year")).content.decode()
     assert [int(n) for n in _counts(rolling[rolling.index("tier-preview"):])] == [2, 0, 0, 0]
     assert [int(n) for n in _counts(calendar[calendar.index("tier-preview"):])] == [0, 0, 2, 0]
+
+
+# --- A manager sets a member's tier at the till ------------------------------------------------
+
+
+def test_a_manager_sets_a_tier_at_the_till_with_a_reason_and_it_is_recorded(
+        client, manager, shop, tiers, customer, buy):
+    from programs.models import TierChange
+
+    shop.tier_grace_days = 30
+    shop.save()
+    buy(customer, "100")
+    client.force_login(manager)
+    panel = reverse("staff:till_member", args=[customer.number])
+    assert "Change tier" in client.get(panel).content.decode()
+    response = client.post(reverse("staff:till_tier", args=[customer.number]),
+                           {"tier-tier": str(tiers[2].pk), "tier-reason": "Complaint goodwill"})
+    assert response.status_code == 302
+    membership = customer.memberships.get()
+    assert membership.tier == tiers[2]
+    assert membership.tier_grace_until is not None  # kept for the grace period, then re-evaluated
+    change = TierChange.objects.get(to_tier=tiers[2])
+    assert (change.reason, change.actor, change.from_tier) == (TierChange.Reason.STAFF, manager, tiers[0])
+    assert StaffAction.objects.get(action="programs.tier.set").reason == "Complaint goodwill"
+
+
+def test_setting_a_tier_needs_a_reason_and_a_manager(client, cashier, manager, shop, tiers, customer, buy):
+    buy(customer, "100")
+    url = reverse("staff:till_tier", args=[customer.number])
+    client.force_login(cashier)
+    panel = client.get(reverse("staff:till_member", args=[customer.number])).content.decode()
+    assert "Change tier" not in panel
+    assert client.post(url, {"tier-tier": str(tiers[2].pk), "tier-reason": "x"}).status_code == 403
+    client.force_login(manager)
+    response = client.post(url, {"tier-tier": str(tiers[2].pk), "tier-reason": " "})
+    assert response.status_code == 200
+    assert customer.memberships.get().tier == tiers[0]
