@@ -10,7 +10,7 @@ class ReferralsConfig(AppConfig):
         # The core announces sign-ups, purchases and refunds; it never imports referrals.
         from programs import signals
 
-        from . import receivers
+        from . import metrics, receivers
 
         signals.member_enrolled.connect(receivers.member_enrolled, dispatch_uid="referrals.enrolled")
         signals.purchase_recorded.connect(receivers.purchase_recorded, dispatch_uid="referrals.purchase")
@@ -18,3 +18,4 @@ class ReferralsConfig(AppConfig):
         signals.collect_member_data.connect(receivers.collect_member_data,
                                             dispatch_uid="referrals.collect_member_data")
         signals.member_closing.connect(receivers.member_closing, dispatch_uid="referrals.member_closing")
+        metrics.register_referral_metrics()
