@@ -52,7 +52,7 @@ def read_unsubscribe_token(token):
     return User.objects.get(pk=data["u"]), EmailCategory(data["c"])
 
 
-def queue_email(*, to, template, context, category, user=None, dedupe_key=None):
+def queue_email(*, to, template, context, category, user=None, dedupe_key=None, send=True):
     """Render an email in the recipient's language and write it to the outbox.
 
     `template` names three templates under templates/emails/: `<template>_subject.txt`,
@@ -61,9 +61,13 @@ def queue_email(*, to, template, context, category, user=None, dedupe_key=None):
 
     Returns the outbox row, or None when the user has opted out of `category` or an email with
     the same `dedupe_key` was queued before. Sending happens after the caller's transaction
-    commits.
+    commits; a job that writes many emails passes `send=False` and hands the rows to
+    `send_outbox_emails` at the end, which queues them in batches.
     """
     if user is not None and not user.wants_email(category):
+        return None
+    # Looked up before rendering: a job that runs again should cost one query per email.
+    if dedupe_key and OutboxEmail.objects.filter(dedupe_key=dedupe_key).exists():
         return None
     language = user.language if user is not None else translation.get_language()
     headers = {}
@@ -83,13 +87,14 @@ def queue_email(*, to, template, context, category, user=None, dedupe_key=None):
         body_html = render_to_string(f"emails/{template}_message.html", context)
     return write_to_outbox(
         kind=template, category=category, to=to, user=user, subject=subject,
-        body_text=body_text, body_html=body_html, headers=headers, dedupe_key=dedupe_key,
+        body_text=body_text, body_html=body_html, headers=headers, dedupe_key=dedupe_key, send=send,
     )
 
 
 def write_to_outbox(*, kind, category, to, subject, body_text, body_html="", user=None,
-                    headers=None, dedupe_key=None):
-    """Write an already rendered email to the outbox; send it once the transaction commits."""
+                    headers=None, dedupe_key=None, send=True):
+    """Write an already rendered email to the outbox; send it once the transaction commits
+    (unless `send` is False: see queue_email)."""
     from .tasks import send_outbox_email
 
     email = OutboxEmail(
@@ -105,8 +110,23 @@ def write_to_outbox(*, kind, category, to, subject, body_text, body_html="", use
         if dedupe_key and OutboxEmail.objects.filter(dedupe_key=dedupe_key).exists():
             return None
         raise
-    send_outbox_email.delay_on_commit(email.pk)
+    if send:
+        send_outbox_email.delay_on_commit(email.pk)
     return email
+
+
+# Emails per task when a job hands many to the queue at once: one message on the broker per
+# batch rather than per email.
+SEND_BATCH = 100
+
+
+def send_outbox_emails(emails):
+    """Queue the sending of outbox rows written with send=False, in batches, after commit."""
+    from .tasks import send_outbox_batch
+
+    ids = [email.pk for email in emails if email is not None]
+    for start in range(0, len(ids), SEND_BATCH):
+        send_outbox_batch.delay_on_commit(ids[start:start + SEND_BATCH])
 
 
 def retry_delay(attempts):

@@ -2,18 +2,25 @@
 
 from datetime import timedelta
 
-from django.db.models import Min, Q, Sum
+from django.db.models import Min, Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from loyalty_site.models import EmailCategory
-from loyalty_site.services import absolute_url, queue_email
+from loyalty_site.services import absolute_url, queue_email, send_outbox_emails
 
-from .models import Membership, PointLot
+from .models import Membership, PointLot, Program
 from .selectors import available_rewards
 
 # Rewards suggested in a reminder: the few most expensive the member can afford.
 SUGGESTED_REWARDS = 3
+# Memberships read, and emails handed to the queue, per round.
+CHUNK = 500
+
+
+def affordable(rewards, points):
+    """The most expensive few of `rewards` (most expensive first) that `points` pay for."""
+    return [reward for reward in rewards if reward.cost <= points][:SUGGESTED_REWARDS]
 
 
 def send_expiry_reminders(*, now=None):
@@ -21,39 +28,42 @@ def send_expiry_reminders(*, now=None):
 
     One email per membership and expiry date (the outbox's dedupe key), so running this every
     hour, or twice, sends each reminder once. Members who opted out of reminders get none.
-    Returns the number of emails queued.
+    A few queries per 500 members; the emails are queued in batches. Returns the number of
+    emails queued.
     """
     now = now or timezone.now()
-    due = (
-        PointLot.objects.filter(remaining__gt=0, is_pending=False, expires_at__gt=now)
-        .filter(Q(membership__program__is_active=True))
-        .values("membership_id")
-        .annotate(points=Sum("remaining"), first_expiry=Min("expires_at"))
-        .order_by("membership_id")
-    )
     queued = 0
-    for row in due.iterator():
-        membership = (Membership.objects.select_related("program", "member__user")
-                      .get(pk=row["membership_id"]))
-        window_end = now + timedelta(days=membership.program.expiry_reminder_days)
-        if row["first_expiry"] > window_end:
-            continue
-        expiring = PointLot.objects.filter(
-            membership=membership, remaining__gt=0, is_pending=False,
-            expires_at__gt=now, expires_at__lte=window_end,
-        ).aggregate(points=Sum("remaining"))["points"]
-        user = membership.member.user
-        rewards = list(available_rewards(now=now).filter(
-            program=membership.program, cost__lte=membership.available,
-        ).exclude(stock=0).order_by("-cost")[:SUGGESTED_REWARDS])
-        email = queue_email(
-            to=user.email, template="points_expiring", category=EmailCategory.REMINDERS, user=user,
-            dedupe_key=f"points-expiring:{membership.pk}:{row['first_expiry']:%Y-%m-%d}",
-            context={
-                "membership": membership, "points": expiring,
-                "expires_on": timezone.localtime(row["first_expiry"]).date(),
-                "rewards": rewards, "portal_url": absolute_url(reverse("portal:home")),
-            },
+    for program in Program.objects.filter(is_active=True):
+        window_end = now + timedelta(days=program.expiry_reminder_days)
+        # Catalog order reversed: the most expensive rewards first, stock left.
+        rewards = list(available_rewards(now=now).filter(program=program, minimum_tier__isnull=True)
+                       .exclude(stock=0).order_by("-cost", "name", "pk"))
+        due = list(
+            PointLot.objects.filter(membership__program=program, remaining__gt=0, is_pending=False,
+                                    expires_at__gt=now, expires_at__lte=window_end)
+            .values("membership_id").annotate(points=Sum("remaining"), first_expiry=Min("expires_at"))
+            .order_by("membership_id")
         )
-        queued += email is not None
+        for start in range(0, len(due), CHUNK):
+            rows = due[start:start + CHUNK]
+            memberships = Membership.objects.select_related("member__user").in_bulk(
+                [row["membership_id"] for row in rows])
+            emails = []
+            for row in rows:
+                membership = memberships[row["membership_id"]]
+                membership.program = program
+                user = membership.member.user
+                emails.append(queue_email(
+                    to=user.email, template="points_expiring", category=EmailCategory.REMINDERS,
+                    user=user, send=False,
+                    dedupe_key=f"points-expiring:{membership.pk}:{row['first_expiry']:%Y-%m-%d}",
+                    context={
+                        "membership": membership, "points": row["points"],
+                        "expires_on": timezone.localtime(row["first_expiry"]).date(),
+                        "rewards": affordable(rewards, membership.available),
+                        "portal_url": absolute_url(reverse("portal:home")),
+                    },
+                ))
+            send_outbox_emails(emails)
+            queued += sum(email is not None for email in emails)
     return queued
