@@ -275,23 +275,24 @@ def _prefetch_purchases(series):
                     .values("bucket", customer=F("member"))
                     .annotate(visits=Count("pk"), spent=Sum("amount"))
                     .order_by())
+    # One pass: each customer-bucket row, joined to the same customer's row of the bucket
+    # before (retention), then counted per bucket.
     figures = {row[0]: row[1:] for row in _grouped(per_customer, """
-        SELECT bucket, COUNT(*), SUM(CASE WHEN visits > 1 THEN 1 ELSE 0 END), SUM(visits),
-               SUM(spent) FROM t GROUP BY bucket""")}
-    retained = dict(_grouped(per_customer, """
-        SELECT a.bucket, COUNT(*) FROM t a JOIN t b
-        ON a.customer = b.customer AND b.bucket = a.bucket - 1 GROUP BY a.bucket"""))
+        SELECT a.bucket, COUNT(*), SUM(CASE WHEN a.visits > 1 THEN 1 ELSE 0 END), SUM(a.visits),
+               SUM(a.spent), COUNT(b.customer)
+        FROM t a LEFT JOIN t b ON a.customer = b.customer AND b.bucket = a.bucket - 1
+        GROUP BY a.bucket""")}
     refunded = dict(Refund.objects.filter(purchase__in=_purchases(_whole(series)))
                     .annotate(bucket=_bucket_of(series, "purchase__occurred_at"))
                     .values_list("bucket").annotate(total=Sum("amount")).order_by())
     for n, bucket in enumerate(series):
-        customers, repeaters, visits, spent = figures.get(n, (0, 0, 0, 0))
+        customers, repeaters, visits, spent, retained = figures.get(n, (0, 0, 0, 0, 0))
         # SQLite answers sums of decimals as floats: back to Decimal at the currency's cents.
         sales = Decimal(str(spent or 0)).quantize(RATIO) - refunded.get(n, Decimal(0))
         bucket.memo["purchases"] = {"customers": customers, "repeaters": repeaters or 0,
                                     "purchases": visits or 0, "sales": sales}
         if n:
-            bucket.memo["retained"] = retained.get(n, 0)
+            bucket.memo["retained"] = retained
 
 
 def purchase_figures(period):
