@@ -35,6 +35,12 @@ SCREENS = {
     "member-card": ("member", "/card/", 200),
     "staff-till": ("manager", "/staff/till/", 200),
     "staff-exports": ("manager", "/staff/exports/", 200),
+    "staff-segments": ("manager", "/staff/segments/", 200),
+    "staff-segment-new": ("manager", "/staff/segments/new/", 200),
+    "staff-campaigns": ("manager", "/staff/campaigns/", 200),
+    "staff-campaign-new": ("manager", "/staff/campaigns/new/", 200),
+    "staff-offers": ("manager", "/staff/offers/", 200),
+    "member-badges": ("member", "/badges/", 200),
 }
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from loyalty_site import services
 from loyalty_site.models import EmailCategory, OutboxEmail
-from loyalty_site.tasks import flush_outbox, send_outbox_email
+from loyalty_site.tasks import flush_outbox, send_outbox_batch, send_outbox_email
 
 from ..conftest import needs_postgres
 from ..factories import UserFactory
@@ -153,3 +153,22 @@ def test_two_workers_sending_the_same_email_at_once_send_it_once():
     results = run_in_parallel(8, lambda i: services.send_outbox_email(email_id=email.pk))
     assert sorted(results) == [False] * 7 + [True]
     assert len(mail.outbox) == 1
+
+def test_a_batch_sends_each_email_once_and_a_refusal_does_not_stop_the_others(member):
+    first, second, third = (queue_reminder(member.user, send=False) for _ in range(3))
+    assert mail.outbox == []
+    calls = []
+
+    def refuse_the_second(message, *args, **kwargs):
+        calls.append(message.subject)
+        if len(calls) == 2:
+            raise ConnectionRefusedError("smtp down")
+        return 1
+
+    with mock.patch("django.core.mail.EmailMultiAlternatives.send", autospec=True,
+                    side_effect=refuse_the_second):
+        assert send_outbox_batch([first.pk, second.pk, third.pk]) == 2
+    statuses = dict(OutboxEmail.objects.values_list("pk", "status"))
+    assert statuses == {first.pk: "sent", second.pk: "pending", third.pk: "sent"}
+    # Running the batch again sends nothing twice.
+    assert send_outbox_batch([first.pk, third.pk]) == 0
