@@ -855,6 +855,13 @@ class Plan(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def multiplier_display(self):
+        """The multiplier without trailing zeros, as the reader writes numbers: 1.5, 1,25, 2."""
+        from django.utils.formats import number_format
+
+        return number_format(self.multiplier.normalize())
+
 
 class Subscription(models.Model):
     """A member's paid membership. Its status moves only through programs.subscriptions, which
