@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from programs import services as program_services
+from programs.demo_campaigns import build_demo_campaigns, give_demo_treats
 from programs.demo_plans import build_demo_plans
 from programs.demo_tiers import build_demo_tiers
 from programs.models import Member, Membership, Program, Purchase, Redemption, Reward, Store
@@ -176,12 +177,14 @@ def build_demo_shop():
     store_list = stores()
     points_program = programs()
     build_demo_tiers(points_program)
+    build_demo_campaigns(points_program, store_list[1])
     staff()
     member_list = members(rng, store_list)
     purchases(rng, store_list, member_list)
     program_services.release_pending_points()
     program_services.expire_points()
     redemptions(rng, store_list, points_program)
+    give_demo_treats(points_program, MEMBER_EMAIL)
     build_demo_surveys(rng, member_email=MEMBER_EMAIL)
     build_demo_referrals(member_email=MEMBER_EMAIL)
     build_demo_plans(points_program, member_email=MEMBER_EMAIL)
