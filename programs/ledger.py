@@ -27,7 +27,9 @@ def lock_memberships(member, programs):
     Locking in id order means two transactions never wait for each other in a circle.
     """
     def locked():
-        return {m.program_id: m for m in Membership.objects.select_for_update().filter(
+        # of=("self",): FOR UPDATE would otherwise lock the joined program row too, and every
+        # purchase in the shop would queue behind every other.
+        return {m.program_id: m for m in Membership.objects.select_for_update(of=("self",)).filter(
             member=member, program__in=programs).select_related("program").order_by("pk")}
 
     memberships = locked()

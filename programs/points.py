@@ -164,7 +164,9 @@ def use_redemption(*, code, store, actor=None, now=None):
     expired code, saying which (its code: unknown, used, cancelled, expired). A code accepted
     by a member of staff (`actor`) is written to the staff log."""
     now = now or timezone.now()
-    redemption = (Redemption.objects.select_for_update().select_related("reward")
+    # Only the code's row: locking its reward too would make every use of a reward wait for
+    # every other, and for every redemption of it.
+    redemption = (Redemption.objects.select_for_update(of=("self",)).select_related("reward")
                   .filter(code=normalise_code(code)).first())
     if redemption is None:
         raise PointsError({"code": ValidationError(_("There is no reward with this code."),
