@@ -148,8 +148,6 @@ def load(port, key, numbers, total, concurrency, first_receipt=0):
     return time.perf_counter() - started, latencies, failures
 
 
-
-
 def raw_sql(db_url, total, concurrency, store_id, program_id):
     import psycopg
 

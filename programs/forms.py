@@ -228,6 +228,7 @@ class LedgerExportForm(forms.Form):
             raise forms.ValidationError(_("The first day must come before the last."))
         return data
 
+
 class SegmentForm(forms.ModelForm):
     """Staff define a segment: every filter optional, all of them together."""
 
@@ -274,6 +275,7 @@ class SegmentForm(forms.ModelForm):
                 data.get("spend_at_least") is None and data.get("spend_at_most") is None):
             self.add_error("spend_at_least", _("Say how much they spent in the period."))
         return data
+
 
 class CampaignForm(forms.ModelForm):
     """A bonus campaign: which purchases it covers, and how much more they earn."""

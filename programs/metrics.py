@@ -489,6 +489,8 @@ def _redemptions(period):
 register_engagement_source(EngagementSource(
     key="visits", label=_("visits (purchases)"), weight=1,
     count=lambda period: purchase_figures(period)["purchases"]))
+
+
 def _prefetch_redemptions(series):
     counts = _redemptions(_whole(series)).aggregate(**{
         f"b{n}": Count("pk", filter=Q(created_at__gte=b.since, created_at__lt=b.until))

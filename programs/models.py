@@ -726,6 +726,7 @@ class TierChange(models.Model):
     def __str__(self):
         return f"{self.from_tier or '-'} → {self.to_tier or '-'}"
 
+
 class Segment(models.Model):
     """A group of members that staff define by filters, to send offers, surveys and emails to.
 
@@ -773,6 +774,7 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
 
 class BonusCampaign(models.Model):
     """Extra points for a while: "double points in December", "×3 on coffee beans at the
@@ -985,6 +987,7 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_id} {self.type}: {self.outcome}"
+
 
 class Offer(models.Model):
     """A one-off offer to a segment: "double points on your next visit, until Sunday".

@@ -154,6 +154,7 @@ def test_two_workers_sending_the_same_email_at_once_send_it_once():
     assert sorted(results) == [False] * 7 + [True]
     assert len(mail.outbox) == 1
 
+
 def test_a_batch_sends_each_email_once_and_a_refusal_does_not_stop_the_others(member):
     first, second, third = (queue_reminder(member.user, send=False) for _ in range(3))
     assert mail.outbox == []
