@@ -9,8 +9,9 @@ class ReferralsConfig(AppConfig):
     def ready(self):
         # The core announces sign-ups, purchases and refunds; it never imports referrals.
         from programs import signals
+        from programs.badges import register_badge
 
-        from . import metrics, receivers
+        from . import metrics, receivers, selectors
 
         signals.member_enrolled.connect(receivers.member_enrolled, dispatch_uid="referrals.enrolled")
         signals.purchase_recorded.connect(receivers.purchase_recorded, dispatch_uid="referrals.purchase")
@@ -19,3 +20,6 @@ class ReferralsConfig(AppConfig):
                                             dispatch_uid="referrals.collect_member_data")
         signals.member_closing.connect(receivers.member_closing, dispatch_uid="referrals.member_closing")
         metrics.register_referral_metrics()
+        register_badge("referred-a-friend", _("Friend maker"),
+                       _("A friend you invited joined and made their first purchase."),
+                       selectors.has_brought_a_friend)

@@ -178,3 +178,9 @@ def program_by_id(program_id):
 
 def settings_for(program):
     return ReferralProgramSettings.objects.filter(program=program).first()
+
+
+def has_brought_a_friend(member, facts=None):
+    """For the "Friend maker" badge: a friend the member referred has qualified."""
+    return Referral.objects.filter(
+        referrer=member, status__in=[Referral.Status.QUALIFIED, Referral.Status.REWARDED]).exists()

@@ -8,8 +8,9 @@ class SurveysConfig(AppConfig):
 
     def ready(self):
         from programs import signals
+        from programs.badges import register_badge
 
-        from . import metrics, receivers
+        from . import metrics, receivers, selectors
 
         signals.purchase_recorded.connect(receivers.invite_after_purchase,
                                           dispatch_uid="surveys.invite_after_purchase")
@@ -18,3 +19,5 @@ class SurveysConfig(AppConfig):
         signals.member_closing.connect(receivers.forget_member,
                                        dispatch_uid="surveys.forget_member")
         metrics.register_survey_metrics()
+        register_badge("answered-a-survey", _("Voice of the shop"), _("You answered one of our surveys."),
+                       selectors.has_answered_a_survey)

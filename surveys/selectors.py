@@ -252,3 +252,8 @@ def member_data(member):
                 "consented_at": testimonial.consented_at.isoformat(), "status": testimonial.status,
             })
     return {"survey_answers": answers, "testimonials": testimonials}
+
+
+def has_answered_a_survey(member, facts=None):
+    """For the "Voice of the shop" badge: the member has a confirmed answer."""
+    return Answer.objects.filter(invitation__member=member, status=Answer.Status.CONFIRMED).exists()

@@ -41,6 +41,22 @@ def test_badges_earned_and_not_yet(shop, store, customer):
 def test_the_badges_page(client, member, shop, store, django_assert_max_num_queries):
     visit(store, member, timezone.localdate(), "R1")
     client.force_login(member.user)
-    with django_assert_max_num_queries(8):
+    # Visits, the streak's weeks, and one query for each badge another app adds.
+    with django_assert_max_num_queries(10):
         page = client.get(reverse("portal:badges")).content.decode()
     assert "First purchase" in page and "1 week in a row" in page
+
+
+def test_a_survey_answered_earns_its_badge_and_referrals_add_theirs(shop, customer):
+    from surveys import services as survey_services
+    from surveys.models import Survey
+
+    def earned():
+        return {badge.code: has for badge, has in member_badges(customer)[0]}
+
+    assert earned()["answered-a-survey"] is False and earned()["referred-a-friend"] is False
+    survey = Survey.objects.create(name="How was today?", kind=Survey.Kind.NPS)
+    invitation = survey_services.invite(survey=survey, member=customer)
+    first = survey.questions()[0][0]
+    survey_services.submit_answers(invitation=invitation, values={first: 9}, notify_staff=False)
+    assert earned()["answered-a-survey"] is True
