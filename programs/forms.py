@@ -4,6 +4,7 @@
 Every form has a prefix, because the member panel shows them all on one page.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from .models import BonusCampaign, Offer, Program, PurchaseItem, Segment, Store, Tier
@@ -236,7 +238,7 @@ class SegmentForm(forms.ModelForm):
         model = Segment
         fields = ["name", "description", "program", "tiers", "balance_at_least", "balance_at_most",
                   "last_purchase_after", "last_purchase_before", "spend_from", "spend_until",
-                  "spend_at_least", "spend_at_most", "store"]
+                  "spend_at_least", "spend_at_most", "store", "birthday_month"]
         widgets = {
             name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
             for name in ("last_purchase_after", "last_purchase_before", "spend_from", "spend_until")
@@ -247,6 +249,8 @@ class SegmentForm(forms.ModelForm):
         self.fields["program"].queryset = Program.objects.filter(is_active=True)
         self.fields["tiers"].queryset = Tier.objects.select_related("program")
         self.fields["store"].queryset = Store.objects.filter(is_active=True)
+        self.fields["birthday_month"].choices = [("", "---------")] + [
+            (month, date_format(date(2000, month, 1), "F")) for month in range(1, 13)]
         for name in ("spend_at_least", "spend_at_most"):
             self.fields[name].validators.append(MinValueValidator(0))
             self.fields[name].widget.attrs["min"] = 0

@@ -753,6 +753,11 @@ class Segment(models.Model):
         Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         verbose_name=_("bought at store"),
     )
+    birthday_month = models.PositiveSmallIntegerField(
+        _("birthday month"), null=True, blank=True,
+        choices=[(month, month) for month in range(1, 13)],
+        help_text=_("Members who gave their birthday, born in this month."),
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created"), default=timezone.now)

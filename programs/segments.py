@@ -62,6 +62,8 @@ def segment_members(segment, tiers=None):
             members = members.filter(spend__gte=segment.spend_at_least)
         if segment.spend_at_most is not None:
             members = members.filter(spend__lte=segment.spend_at_most)
+    if segment.birthday_month:
+        members = members.filter(birthday__month=segment.birthday_month)
     if segment.store_id:
         members = members.filter(Exists(Purchase.objects.filter(member=OuterRef("pk"),
                                                                 store_id=segment.store_id)))

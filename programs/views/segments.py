@@ -1,7 +1,10 @@
 """Segments: staff define groups of members by filters and see who is in them."""
 
+from datetime import date
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -66,4 +69,6 @@ def segment_detail(request, segment_id):
         "size": segments.segment_size(segment),
         "members": segments.segment_preview(segment),
         "tiers": list(segment.tiers.all()),
+        "birthday_month": (date_format(date(2000, segment.birthday_month, 1), "F")
+                           if segment.birthday_month else ""),
     })

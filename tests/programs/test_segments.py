@@ -177,3 +177,12 @@ def test_a_cashier_cannot_see_or_define_segments(client, cashier):
     assert client.get(reverse("staff:segments")).status_code == 403
     assert client.post(reverse("staff:segment_new"), {"name": "x"}).status_code == 403
     assert not Segment.objects.exists()
+
+
+def test_birthday_month_finds_members_who_gave_their_birthday(town):
+    from programs.birthdays import set_birthday
+
+    people, _airport = town
+    set_birthday(member=people["bo"], birthday=date(1990, 7, 14))
+    set_birthday(member=people["anna"], birthday=date(1985, 8, 1))
+    assert names(Segment(name="x", birthday_month=7)) == ["Bo"]
