@@ -58,6 +58,9 @@ def find_or_enrol_customer(*, email, store=None, name="", phone="", language=Non
             user = people.get(email__iexact=email)
     had_card = Member.objects.filter(user=user).exists()
     member = _enrol(user, store, source, referral_code)
+    if had_card and (referral_code or "").strip():
+        signals.referral_code_given.send(sender=Member, member=member, store=store, source=source,
+                                         referral_code=referral_code.strip())
     return member, not had_card
 
 

@@ -15,6 +15,11 @@ from django.dispatch import Signal
 # "till", "import", "demo"), referral_code (as typed, or ""), request (or None).
 member_enrolled = Signal()
 
+# A person who already had a card gave a referral code (a web shop enrolling them again with
+# one). Arguments: member, store (or None), source, referral_code. Referrals decides whether it
+# still counts (a recent sign-up who has not bought yet) or records why not; never silent.
+referral_code_given = Signal()
+
 # A purchase was recorded for the first time (never for a repeat). Arguments: purchase,
 # actor (the cashier, or None for the API), referral_code (typed at the till, or "").
 purchase_recorded = Signal()

@@ -14,6 +14,8 @@ class ReferralsConfig(AppConfig):
         from . import metrics, receivers, selectors
 
         signals.member_enrolled.connect(receivers.member_enrolled, dispatch_uid="referrals.enrolled")
+        signals.referral_code_given.connect(receivers.referral_code_given,
+                                            dispatch_uid="referrals.code_given")
         signals.purchase_recorded.connect(receivers.purchase_recorded, dispatch_uid="referrals.purchase")
         signals.purchase_refunded.connect(receivers.purchase_refunded, dispatch_uid="referrals.refund")
         signals.collect_member_data.connect(receivers.collect_member_data,

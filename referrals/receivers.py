@@ -27,6 +27,13 @@ def member_enrolled(sender, *, member, store=None, source="", referral_code="", 
     return notice
 
 
+def referral_code_given(sender, *, member, referral_code, store=None, source="", **kwargs):
+    """A known member gave a code (the API enrolling them again): it may still count for a
+    recent sign-up who has not bought yet; otherwise the refusal is recorded."""
+    return services.attribute(friend=member, code=referral_code, store=store,
+                              source=ENROLMENT_SOURCES.get(source, Source.API))
+
+
 def purchase_recorded(sender, *, purchase, actor=None, referral_code="", **kwargs):
     notices = []
     if referral_code:

@@ -199,3 +199,24 @@ def test_purchases_need_not_know_about_referrals(shop, friend, store):
     purchase, created = record_purchase(store=store, member=friend, external_id="R1", amount="150")
 
     assert created and purchase.notices == [] and Purchase.objects.count() == 1
+
+
+def test_a_code_given_with_a_known_customers_email_is_recorded_not_ignored(referral_settings, code):
+    old = MemberFactory(user__email="old@example.org")
+    User.objects.filter(pk=old.user_id).update(date_joined=timezone.now() - timedelta(days=400))
+
+    member, created = find_or_enrol_customer(email="old@example.org", referral_code=code.code,
+                                             source="api")
+
+    assert (member, created) == (old, False)
+    assert not Referral.objects.exists()
+    assert reasons() == [Reason.KNOWN_CUSTOMER]
+
+
+def test_a_code_given_again_for_a_recent_sign_up_still_refers_them(referral_settings, code, referrer):
+    recent = MemberFactory(user__email="recent@example.org")
+
+    find_or_enrol_customer(email="recent@example.org", referral_code=code.code, source="api")
+
+    referral = Referral.objects.get()
+    assert (referral.referrer, referral.friend, referral.source) == (referrer, recent, Source.API)
