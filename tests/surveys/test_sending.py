@@ -143,3 +143,13 @@ def test_sending_by_hand_refuses_unknown_members_and_changes_nothing(client, man
     assert response.status_code == 400
     assert "No member with: nobody@example.com" in response.content.decode()
     assert not Invitation.objects.exists()
+
+def test_the_till_offers_the_receipt_link_when_a_purchase_invites(client, cashier, shop, store,
+                                                                  customer, nps_survey):
+    client.force_login(cashier)
+    client.post(reverse("staff:till_store"), {"store": store.pk})
+    page = client.post(reverse("staff:till_purchase", args=[customer.number]), {
+        "purchase-amount": "120.00", "purchase-external_id": "T1"}, follow=True).content.decode()
+    purchase = Invitation.objects.get().purchase
+    assert f'href="{reverse("staff:survey_receipt", args=[purchase.pk])}"' in page
+    assert "Print the survey link for the receipt" in page
