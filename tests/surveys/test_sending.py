@@ -144,6 +144,7 @@ def test_sending_by_hand_refuses_unknown_members_and_changes_nothing(client, man
     assert "No member with: nobody@example.com" in response.content.decode()
     assert not Invitation.objects.exists()
 
+
 def test_the_till_offers_the_receipt_link_when_a_purchase_invites(client, cashier, shop, store,
                                                                   customer, nps_survey):
     client.force_login(cashier)
