@@ -58,6 +58,8 @@ def _answer_page(request, invitation, *, source, clicked=None, status=200):
         "saved": saved, "just_saved": request.GET.get("saved") == "1" and saved,
         "closed": closed, "edit_until": invitation.edit_until(),
         "dwell_seconds": settings.SURVEY_DWELL_SECONDS,
+        # A promoter is shown the way to invite friends (the referrals page in the portal).
+        "promoter": saved and scoring.is_promoter(survey.kind, values, survey.nps_scale),
     }, status=status)
 
 

@@ -74,6 +74,16 @@ def test_a_promoter_consents_to_a_testimonial_with_the_wording_and_time(client, 
     assert testimonial.text == "Best buns in town" and testimonial.status == "pending"
     assert "You may show my comment" in testimonial.consent_wording
     assert testimonial.consented_at is not None and testimonial.language == "en"
+    thanks = client.get(url + "?saved=1").content.decode()
+    assert "Invite a friend" in thanks and reverse("portal:referrals") in thanks
+
+
+def test_a_detractor_is_not_asked_to_invite_friends(client, invitation):
+    from surveys.links import make_token
+
+    url = reverse("portal:survey_answer", args=[make_token(invitation, "recommend", 3)])
+    client.post(url, {"recommend": "3", "comment": "Slow"})
+    assert "Invite a friend" not in client.get(url + "?saved=1").content.decode()
 
 
 def test_no_testimonial_from_a_detractor_or_without_consent(invitation):
