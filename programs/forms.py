@@ -238,7 +238,7 @@ class SegmentForm(forms.ModelForm):
         model = Segment
         fields = ["name", "description", "program", "tiers", "balance_at_least", "balance_at_most",
                   "last_purchase_after", "last_purchase_before", "spend_from", "spend_until",
-                  "spend_at_least", "spend_at_most", "store", "birthday_month"]
+                  "spend_at_least", "spend_at_most", "store", "birthday_month", "survey_band"]
         widgets = {
             name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
             for name in ("last_purchase_after", "last_purchase_before", "spend_from", "spend_until")

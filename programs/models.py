@@ -758,6 +758,15 @@ class Segment(models.Model):
         choices=[(month, month) for month in range(1, 13)],
         help_text=_("Members who gave their birthday, born in this month."),
     )
+
+    class SurveyBand(models.TextChoices):
+        DETRACTOR = "detractor", _("Detractors")
+        PASSIVE = "passive", _("Passives")
+        PROMOTER = "promoter", _("Promoters")
+
+    # Worked out by the surveys app (it registers the filter with programs.segments).
+    survey_band = models.CharField(_("latest NPS answer"), max_length=10, blank=True,
+                                   choices=SurveyBand.choices)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created"), default=timezone.now)

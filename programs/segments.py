@@ -43,6 +43,15 @@ def _spend(segment):
         refunded, Value(Decimal(0)), output_field=money)
 
 
+# Filters that other apps work out, by Segment field: apply(members, value) -> members. The
+# surveys app registers "survey_band"; the core never imports it.
+EXTRA_FILTERS = {}
+
+
+def register_segment_filter(field, apply):
+    EXTRA_FILTERS[field] = apply
+
+
 def segment_members(segment, tiers=None):
     """The open member cards that match `segment` now, as a queryset (not yet evaluated).
 
@@ -62,6 +71,8 @@ def segment_members(segment, tiers=None):
             members = members.filter(spend__gte=segment.spend_at_least)
         if segment.spend_at_most is not None:
             members = members.filter(spend__lte=segment.spend_at_most)
+    if segment.survey_band:
+        members = EXTRA_FILTERS["survey_band"](members, segment.survey_band)
     if segment.birthday_month:
         members = members.filter(birthday__month=segment.birthday_month)
     if segment.store_id:

@@ -9,6 +9,7 @@ class SurveysConfig(AppConfig):
     def ready(self):
         from programs import signals
         from programs.badges import register_badge
+        from programs.segments import register_segment_filter
 
         from . import metrics, receivers, selectors
 
@@ -19,5 +20,6 @@ class SurveysConfig(AppConfig):
         signals.member_closing.connect(receivers.forget_member,
                                        dispatch_uid="surveys.forget_member")
         metrics.register_survey_metrics()
+        register_segment_filter("survey_band", selectors.members_by_latest_nps_band)
         register_badge("answered-a-survey", _("Voice of the shop"), _("You answered one of our surveys."),
                        selectors.has_answered_a_survey)

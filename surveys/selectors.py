@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import date, datetime, time
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -257,3 +257,24 @@ def member_data(member):
 def has_answered_a_survey(member, facts=None):
     """For the "Voice of the shop" badge: the member has a confirmed answer."""
     return Answer.objects.filter(invitation__member=member, status=Answer.Status.CONFIRMED).exists()
+
+
+def members_by_latest_nps_band(members, band):
+    """Narrow `members` (a Member queryset) to those whose latest confirmed NPS answer is in
+    `band` (detractor, passive or promoter), on whatever scale they answered; members who never
+    answered an NPS survey are left out. For programs.segments."""
+    latest = (Answer.objects.filter(invitation__member=OuterRef("pk"), status=Answer.Status.CONFIRMED,
+                                    invitation__survey__kind=scoring.NPS,
+                                    question=scoring.questions(scoring.NPS)[0][0])
+              .order_by("-updated_at", "-pk"))
+    in_band = Q()
+    for scale, (detractors_to, passives_to) in scoring.NPS_BANDS[scoring.BAND_VERSION].items():
+        low, high = scoring.NPS_SCALES[scale]
+        first, last = {scoring.DETRACTOR: (low, detractors_to),
+                       scoring.PASSIVE: (detractors_to + 1, passives_to),
+                       scoring.PROMOTER: (passives_to + 1, high)}[band]
+        in_band |= Q(latest_nps_scale=scale, latest_nps_value__gte=first, latest_nps_value__lte=last)
+    return members.annotate(
+        latest_nps_value=Subquery(latest.values("value")[:1]),
+        latest_nps_scale=Subquery(latest.values("scale")[:1]),
+    ).filter(in_band)
