@@ -62,21 +62,30 @@ def save_totals(membership):
     ])
 
 
-def credit(membership, points, kind, *, now, pending_until=None, counts_as_earned=True, **cause):
-    """Add points as a new lot; what the member owes is paid off from it first."""
+def _new_lot(membership, points, *, now, pending_until=None, counts_as_earned=True, purchase=None):
+    """The lot that credits `points`, not saved yet, with the membership's totals moved in
+    memory: what the member owes is paid off from it first. `credit` and `credit_many` share it."""
     paid_off = min(membership.points_owed, points)
     membership.points_owed -= paid_off
-    lot = PointLot.objects.create(
+    lot = PointLot(
         membership=membership, points=points, remaining=points - paid_off,
         is_pending=pending_until is not None and pending_until > now,
         available_at=pending_until or now, expires_at=lot_expiry(membership.program, now),
-        purchase=cause.get("purchase"), created_at=now,
+        purchase=purchase, created_at=now,
     )
     if lot.is_pending:
         membership.pending += lot.remaining
     if counts_as_earned:
         membership.lifetime_earned += points
     membership.balance += points
+    return lot
+
+
+def credit(membership, points, kind, *, now, pending_until=None, counts_as_earned=True, **cause):
+    """Add points as a new lot; what the member owes is paid off from it first."""
+    lot = _new_lot(membership, points, now=now, pending_until=pending_until,
+                   counts_as_earned=counts_as_earned, purchase=cause.get("purchase"))
+    lot.save()
     record_activity(membership, now)
     return LedgerEntry.objects.create(
         membership=membership, kind=kind, points=points, balance_after=membership.balance,
@@ -165,15 +174,8 @@ def credit_many(credits, kind, *, now, counts_as_earned=True, reason="", actor=N
     """
     lots = []
     for membership, points, _key in credits:
-        paid_off = min(membership.points_owed, points)
-        membership.points_owed -= paid_off
-        if counts_as_earned:
-            membership.lifetime_earned += points
-        membership.balance += points
+        lots.append(_new_lot(membership, points, now=now, counts_as_earned=counts_as_earned))
         membership.last_activity_at = now
-        lots.append(PointLot(membership=membership, points=points, remaining=points - paid_off,
-                             is_pending=False, available_at=now,
-                             expires_at=lot_expiry(membership.program, now), created_at=now))
     saved = [m for m, _points, _key in credits if m.pk is not None]
     Membership.objects.bulk_create([m for m, _points, _key in credits if m.pk is None], batch_size=BATCH)
     Membership.objects.bulk_update(saved, ["balance", "points_owed", "lifetime_earned",
