@@ -13,47 +13,33 @@ Target: at least 300 purchases per second through the API on 2 cores.
 """
 
 import argparse
-import http.client
 import json
 import os
 import random
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench._harness import (  # noqa: E402
+    Request,
+    admin,
+    database_urls,
+    free_port,
+    hammer,
+    in_threads,
+    percentile,
+    production_env,
+    start_gunicorn,
+    stop,
+)
+
 DB_NAME = "patron_bench_api"
 MEMBERS = 2000
 
 
-def database_urls():
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL to a PostgreSQL server (the benchmark creates its own database).")
-    return url, urlunsplit(urlsplit(url)._replace(path=f"/{DB_NAME}"))
-
-
-def admin(url, statement):
-    import psycopg
-
-    with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def prepare():
+def prepare(members=MEMBERS):
     """Migrate, and make a store, a program with a rule, members and an API key."""
     from decimal import Decimal
 
@@ -82,7 +68,7 @@ def prepare():
             SELECT id, %s, 0, 0, 0, 0, now() FROM programs_member;
             ANALYZE;
             """,
-            [MEMBERS, program.pk],
+            [members, program.pk],
         )
         cursor.execute("SELECT number FROM programs_member ORDER BY id")
         numbers = [n for (n,) in cursor.fetchall()]
@@ -90,62 +76,15 @@ def prepare():
     return plaintext, numbers, program.pk, store.pk
 
 
-def start_gunicorn(db_url, port, workers):
-    env = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 50,
-           "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false", "SHOP_CURRENCY": "SEK",
-           "LOG_LEVEL": "WARNING"}
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-m", "gunicorn", "loyalty_site.wsgi", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    sys.exit("gunicorn did not start")
+def purchase_requests(key, numbers, prefix="B"):
+    """The n-th purchase of a random member through the API, receipt `{prefix}-{n}`."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
-
-def load(port, key, numbers, total, concurrency, first_receipt=0):
-    latencies, failures = [], []
-    counter = iter(range(first_receipt, first_receipt + total))
-    lock = threading.Lock()
-
-    def worker():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        rng = random.Random()
-        while True:
-            with lock:
-                n = next(counter, None)
-            if n is None:
-                return
-            body = json.dumps({"member": rng.choice(numbers), "external_id": f"B-{n}",
-                               "amount": f"{rng.randint(100, 50000) / 100:.2f}", "currency": "SEK"})
-            started = time.perf_counter()
-            conn.request("POST", "/api/v1/purchases", body=body, headers={
-                "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-            response = conn.getresponse()
-            response.read()
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                if response.status != 201:
-                    failures.append(response.status)
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started, latencies, failures
+    def purchase(n, rng):
+        body = json.dumps({"member": rng.choice(numbers), "external_id": f"{prefix}-{n}",
+                           "amount": f"{rng.randint(100, 50000) / 100:.2f}", "currency": "SEK"})
+        return Request("POST", "/api/v1/purchases", body, headers, expect=201)
+    return purchase
 
 
 def raw_sql(db_url, total, concurrency, store_id, program_id):
@@ -189,17 +128,7 @@ def raw_sql(db_url, total, concurrency, store_id, program_id):
                         " created_at, purchase_id, rule_id, lot_id, reason) VALUES (%s, 'earn', %s, %s,"
                         " now(), %s, %s, %s, '')", [membership, points, balance, purchase, rule, lot])
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started
-
-
-def percentile(values, p):
-    return statistics.quantiles(values, n=100)[p - 1] * 1000
+    return in_threads(worker, concurrency)
 
 
 def main():
@@ -208,7 +137,7 @@ def main():
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (2 × cores + 1)")
     args = parser.parse_args()
-    admin_url, db_url = database_urls()
+    admin_url, db_url = database_urls(DB_NAME)
     admin(admin_url, f"DROP DATABASE IF EXISTS {DB_NAME}")
     admin(admin_url, f"CREATE DATABASE {DB_NAME}")
     os.environ["DATABASE_URL"] = db_url
@@ -224,12 +153,12 @@ def main():
         key, numbers, program_id, store_id = prepare()
         connection.close()
         port = free_port()
-        gunicorn = start_gunicorn(db_url, port, args.workers)
-        load(port, key, numbers, 200, args.concurrency)  # warm up the workers
-        elapsed, latencies, failures = load(port, key, numbers, args.requests, args.concurrency,
-                                            first_receipt=200)
-        os.killpg(gunicorn.pid, signal.SIGTERM)
-        gunicorn.wait(timeout=30)
+        gunicorn = start_gunicorn(production_env(db_url), port, args.workers)
+        purchase = purchase_requests(key, numbers)
+        hammer(port, purchase, args.concurrency, total=200)  # warm up the workers
+        figures = hammer(port, purchase, args.concurrency, total=args.requests, first=200)
+        elapsed, latencies, failures = figures.seconds, figures.latencies, figures.errors
+        stop(gunicorn)
         gunicorn = None
         raw = raw_sql(db_url, args.requests, args.concurrency, store_id, program_id)
         from django.core.management import call_command
@@ -237,7 +166,7 @@ def main():
         call_command("verify_ledger")
     finally:
         if gunicorn is not None:
-            os.killpg(gunicorn.pid, signal.SIGKILL)
+            stop(gunicorn)
         connection.close()
         admin(admin_url, f"DROP DATABASE IF EXISTS {DB_NAME}")
 

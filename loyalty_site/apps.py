@@ -8,8 +8,9 @@ class LoyaltySiteConfig(AppConfig):
     verbose_name = _("Patron")
 
     def ready(self):
-        from . import roles
+        from . import roles, webhook_events
 
         # Roles are synced after every migrate, when all permissions exist, so a new permission
         # in code reaches the "manager" and "cashier" groups without a hand-written migration.
         post_migrate.connect(roles.sync_staff_roles_after_migrate, sender=self)
+        webhook_events.connect()

@@ -1,10 +1,13 @@
-from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from programs.business import business_profile
+
 
 def shop(request):
-    context = {"SHOP_NAME": settings.SHOP_NAME, "SHOP_CURRENCY": settings.SHOP_CURRENCY}
+    profile = business_profile()
+    context = {"SHOP_NAME": profile.name, "SHOP_CURRENCY": profile.currency,
+               "SHOP_LOGO_VERSION": profile.logo_version}
     if request.path.startswith("/staff/") and request.user.is_authenticated:
         from .permissions import staff_role
 

@@ -26,11 +26,12 @@ from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from programs import metrics
-from programs.models import Program, Store
+from programs.models import Program, Segment, Store, Tier
 
 # The longest period one page may ask for: longer ones would scan years of purchases per click.
 LONGEST_PERIOD_DAYS = 3 * 366
@@ -127,7 +128,8 @@ class Reading:
 
 def _cache_key(metric, period):
     return ":".join(["dashboard", metric.key, period.start.isoformat(), period.end.isoformat(),
-                     str(getattr(period.store, "pk", "")), str(getattr(period.program, "pk", ""))])
+                     *(str(getattr(chosen, "pk", "")) for chosen in (
+                         period.store, period.program, period.tier, period.segment))])
 
 
 def read(period, *, metrics_to_read=None, fresh=False):
@@ -156,6 +158,14 @@ class DashboardFilterForm(forms.Form):
                                    label=_("Store"), empty_label=_("All stores"))
     program = forms.ModelChoiceField(Program.objects.order_by("name", "pk"), required=False,
                                      label=_("Program"), empty_label=_("All programs"))
+    tier = forms.ModelChoiceField(Tier.objects.select_related("program").order_by(
+        "program__name", "rank", "pk"), required=False, label=_("Tier"), empty_label=_("All tiers"))
+    segment = forms.ModelChoiceField(Segment.objects.order_by("name", "pk"), required=False,
+                                     label=_("Segment"), empty_label=_("All members"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tier"].label_from_instance = lambda tier: f"{tier.program}: {tier.display_name()}"
 
     @classmethod
     def from_query(cls, query):
@@ -175,13 +185,27 @@ class DashboardFilterForm(forms.Form):
                 self.add_error("end", _("The period must end on or after its first day."))
             elif (end - start).days >= LONGEST_PERIOD_DAYS:
                 self.add_error("end", _("Choose a period of at most three years."))
+        tier, program = cleaned.get("tier"), cleaned.get("program")
+        if tier is not None and program is not None and tier.program_id != program.pk:
+            self.add_error("tier", _("This tier belongs to another program."))
         return cleaned
 
     def period(self):
         """The MetricFilter for valid data."""
         data = self.cleaned_data
+        # A tier belongs to one program: choosing it chooses the program.
+        program = data["program"] or (data["tier"].program if data["tier"] else None)
         return metrics.MetricFilter(start=data["start"], end=data["end"], store=data["store"],
-                                    program=data["program"])
+                                    program=program, tier=data["tier"], segment=data["segment"])
+
+
+def warm_default_view():
+    """Compute and cache every figure of the page a manager sees first (no filter chosen), so
+    it is served from the cache; answers how many figures."""
+    form = DashboardFilterForm.from_query(QueryDict())
+    if not form.is_valid():
+        raise ValueError(form.errors.as_text())
+    return len(read(form.period(), fresh=True))
 
 
 def presets(today=None):
@@ -239,6 +263,7 @@ def register_core_metrics():
     """The metrics whose data the programs core holds."""
     section, unit = Metric.Section, Metric.Unit
     customers, members, memberships = _("customers"), _("members"), _("memberships")
+    subscribers = _("subscribers")
     for item in [
         Metric("repurchase_rate", section.CUSTOMERS, _("Repurchase rate"),
                _("Customers with more than one purchase in the period ÷ customers with at least "
@@ -303,6 +328,25 @@ def register_core_metrics():
                _("Points in lots that expire in the next calendar month unless spent first; "
                  "a forecast from today, whatever the period."),
                metrics.points_expiring_next_month, unit.POINTS, memberships,
+               higher_is_better=False),
+        Metric("members_by_tier", section.MEMBERSHIPS, _("Members in a tier"),
+               _("Memberships in each tier now, of the programs that have tiers; a snapshot of "
+                 "today, whatever the period."),
+               metrics.members_by_tier, unit.COUNT, memberships),
+        Metric("monthly_recurring_revenue", section.MEMBERSHIPS, _("Monthly recurring revenue"),
+               _("What the paid membership periods running at the end of the period bring in a "
+                 "month; a yearly price counts one twelfth. Periods given free count nothing."),
+               metrics.monthly_recurring_revenue, unit.MONEY, subscribers),
+        Metric("active_subscribers", section.MEMBERSHIPS, _("Active subscribers"),
+               _("Paid memberships with a paid or given period running at the end of the period."),
+               metrics.active_subscribers, unit.COUNT, subscribers),
+        Metric("paid_membership_revenue", section.MEMBERSHIPS, _("Paid-membership revenue"),
+               _("Money members paid for plans in the period."),
+               metrics.paid_membership_revenue, unit.MONEY, subscribers),
+        Metric("paid_membership_churn", section.MEMBERSHIPS, _("Paid-membership churn"),
+               _("Of the paid memberships running at the start of the period, the share that "
+                 "lapsed in it, in per cent."),
+               metrics.paid_membership_churn, unit.PERCENT, subscribers, minimum_sample=10,
                higher_is_better=False),
     ]:
         register(item)

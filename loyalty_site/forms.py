@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from . import services
 from .models import EmailCategory
 from .roles import CASHIER, MANAGER
+from .webhooks import EventType
 
 
 def shown_wording(field):
@@ -86,3 +87,56 @@ class CloseAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("That is not your password."))
         return password
+
+
+class BusinessForm(forms.Form):
+    """The first step of the first-run setup (docs/onboarding.md)."""
+
+    name = forms.CharField(label=_("Business name"), max_length=100)
+    logo = forms.FileField(label=_("Logo"), required=False,
+                           help_text=_("PNG, JPEG, WebP or SVG, at most 200 kB. Optional."))
+    currency = forms.CharField(label=_("Currency"), max_length=3,
+                               help_text=_("Three letters, such as EUR, SEK, PLN or JPY."))
+    time_zone = forms.CharField(label=_("Time zone"), max_length=64,
+                                help_text=_("Where the shop is, such as Europe/Warsaw or Asia/Tokyo."))
+    languages = forms.MultipleChoiceField(
+        label=_("Languages for your customers"), choices=settings.LANGUAGES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Counter materials and the sign-up are offered in these."))
+
+
+class StoresForm(forms.Form):
+    stores = forms.CharField(label=_("Your stores"), widget=forms.Textarea(attrs={"rows": 4}),
+                             help_text=_("One store name per line, such as “Main Street”."))
+    online = forms.BooleanField(label=_("We also sell online (a web shop)"), required=False)
+
+    def store_names(self):
+        return [line for line in self.cleaned_data["stores"].splitlines() if line.strip()]
+
+
+class FirstProgramForm(forms.Form):
+    template = forms.ChoiceField(label=_("Start from"), widget=forms.RadioSelect)
+    name = forms.CharField(label=_("Program name"), max_length=100,
+                           help_text=_("What customers see, such as “Kafé Lind Club”."))
+    plan_price = forms.DecimalField(
+        label=_("VIP membership price per month"), required=False, min_value=0, max_digits=10,
+        decimal_places=2, help_text=_("Only for the paid VIP club."))
+
+    def __init__(self, *args, templates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [
+            (template.key, f"{template.label} — {template.summary}") for template in templates]
+
+
+class WebhookEndpointForm(forms.Form):
+    """Where a shop's other system listens and what it hears; loyalty_site.webhooks checks it."""
+
+    url = forms.CharField(label=_("URL"), max_length=500,
+                          help_text=_("Where Patron posts the events, e.g. https://shop.example.com/patron-events."),
+                          widget=forms.URLInput(attrs={"spellcheck": "false"}))
+    description = forms.CharField(label=_("Description"), max_length=200, required=False,
+                                  help_text=_("For staff: which system this is."))
+    event_types = forms.MultipleChoiceField(label=_("Events"), choices=EventType.choices,
+                                            widget=forms.CheckboxSelectMultiple)
+    is_active = forms.BooleanField(label=_("Send events to this endpoint"), required=False,
+                                   initial=True)

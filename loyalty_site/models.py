@@ -1,4 +1,7 @@
-"""What spans the apps: people and their email preferences, the email outbox, the staff log."""
+"""What spans the apps: people and their email preferences, the email outbox, the staff log,
+and the webhooks that tell a shop's other systems what happened."""
+
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -82,6 +85,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
         ]
+        # The staff members list sorts by name or email and shows the first page: without
+        # these it sorts every member to show fifty.
+        indexes = [
+            models.Index(fields=["name"], name="user_name_idx"),
+            models.Index(fields=["email"], name="user_email_idx"),
+        ]
 
     def __str__(self):
         return self.name or self.email
@@ -118,6 +127,7 @@ class StaffPermission(models.Model):  # noqa: DJ008 - never has rows to show
             ("import_data", _("Import customers and opening balances from CSV")),
             ("manage_staff", _("Add and remove staff, and change their roles")),
             ("view_outbox", _("See the email outbox and resend failed emails")),
+            ("manage_webhooks", _("Set up webhooks and see their deliveries")),
         ]
 
 
@@ -231,3 +241,92 @@ class StaffAction(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of the shop's other systems that is sent the events it chose, signed with its secret.
+
+    The secret is kept as it is (signing needs it). After a roll the previous secret also signs
+    for a day (`previous_secret_until`), so a receiver can be switched over without losing events.
+    loyalty_site/webhooks.py sends; docs/webhooks.md is what a receiver needs to know.
+    """
+
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    event_types = models.JSONField(_("events"), default=list)
+    secret = models.CharField(_("signing secret"), max_length=100)
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.description or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: written in the transaction of the change it tells about, then
+    sent, and tried again with growing pauses until the endpoint answers 2xx or the attempts
+    run out. Its id is the `Patron-Delivery` header, the same on every attempt."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # The same for every endpoint the event went to; what a receiver de-duplicates on.
+    event_id = models.UUIDField(_("event"), db_index=True)
+    event_type = models.CharField(_("event type"), max_length=50)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    response_status = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    response_body = models.TextField(_("response"), blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"),
+                         name="webhook_due_idx"),
+            models.Index(fields=["status", "-created_at"], name="webhook_status_idx"),
+            models.Index(fields=["event_type", "-created_at"], name="webhook_type_idx"),
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_endpoint_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} → {self.endpoint_id} ({self.get_status_display()})"
+
+
+class WebhookAttempt(models.Model):
+    """One try at sending a delivery, as the endpoint answered it (or why it could not)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField(_("when"), default=timezone.now)
+    response_status = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    response_body = models.TextField(_("response"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("time taken (ms)"), default=0)
+
+    class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
+        ordering = ["attempted_at", "pk"]
+
+    def __str__(self):
+        return f"{self.delivery_id} {self.attempted_at:%Y-%m-%d %H:%M:%S} {self.response_status}"

@@ -11,9 +11,9 @@ import io
 import json
 import zipfile
 
-from django.conf import settings
 from django.utils import timezone
 
+from programs.business import shop_name
 from programs.exports import csv_lines
 from programs.personal_data import iso, member_data
 from programs.selectors import member_for_user
@@ -66,7 +66,7 @@ def personal_data(user):
 def as_json(sections, *, now=None):
     """The JSON download: who made it, when, and the sections."""
     document = {
-        "shop": settings.SHOP_NAME,
+        "shop": shop_name(),
         "generated_at": iso(now or timezone.now()),
         "sections": sections,
     }

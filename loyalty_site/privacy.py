@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from programs.selectors import member_for_user
 from programs.services import close_member
 
+from . import webhooks
 from .models import OPTIONAL_EMAIL_CATEGORIES, Consent, OutboxEmail, User
 from .permissions import is_staff_member
 from .services import log_staff_action
@@ -50,6 +51,7 @@ def close_account(*, user, now=None):
     member = member_for_user(user)
     if member is not None:
         close_member(member=member, now=now)
+        webhooks.forget_member(member=member)
     placeholder = f"closed-{uuid.uuid4().hex}@{CLOSED_DOMAIN}"
     emails = OutboxEmail.objects.filter(Q(user=user) | Q(to_email__iexact=user.email))
     # Not yet sent: never sent now. The address is gone and the person asked to be forgotten.

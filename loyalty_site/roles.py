@@ -22,6 +22,7 @@ ROLE_PERMISSIONS = {
         "import_data",
         "manage_staff",
         "view_outbox",
+        "manage_webhooks",
     ],
     CASHIER: [
         "open_dashboard",

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as QueueUnreachable
 
 from .models import OPTIONAL_EMAIL_CATEGORIES, Consent, EmailCategory, OutboxEmail, StaffAction, User
 from .roles import STAFF_ROLES
@@ -34,6 +35,24 @@ class OutboxSendFailed(Exception):
 
 
 # --- The outbox ----------------------------------------------------------------------------
+
+
+def enqueue_on_commit(task, *args):
+    """Queue `task` once the transaction commits, for work that a periodic task sweeps up too
+    (the outbox flush, the surveys' due invitations).
+
+    With the broker (Redis) down, what the transaction wrote is committed already: a purchase
+    must not turn into an error page because its email cannot be queued. The failure is logged
+    and the sweep does the work once the broker is back (docs/operations.md).
+    """
+    def enqueue():
+        try:
+            task.delay(*args)
+        except QueueUnreachable:
+            log.warning("The task queue is unreachable; %s%r is left to its periodic sweep.",
+                        task.name, args, exc_info=True)
+
+    transaction.on_commit(enqueue)
 
 
 def absolute_url(path):
@@ -69,9 +88,12 @@ def queue_email(*, to, template, context, category, user=None, dedupe_key=None, 
     # Looked up before rendering: a job that runs again should cost one query per email.
     if dedupe_key and OutboxEmail.objects.filter(dedupe_key=dedupe_key).exists():
         return None
+    # Imported here: programs builds on this module (the staff log), not the other way round.
+    from programs.business import shop_name
+
     language = user.language if user is not None else translation.get_language()
     headers = {}
-    context = {"shop_name": settings.SHOP_NAME, "site_url": settings.SITE_URL, "user": user,
+    context = {"shop_name": shop_name(), "site_url": settings.SITE_URL, "user": user,
                **context}
     if category != EmailCategory.ESSENTIAL and user is not None:
         unsubscribe_url = absolute_url(
@@ -111,7 +133,7 @@ def write_to_outbox(*, kind, category, to, subject, body_text, body_html="", use
             return None
         raise
     if send:
-        send_outbox_email.delay_on_commit(email.pk)
+        enqueue_on_commit(send_outbox_email, email.pk)
     return email
 
 
@@ -126,7 +148,7 @@ def send_outbox_emails(emails):
 
     ids = [email.pk for email in emails if email is not None]
     for start in range(0, len(ids), SEND_BATCH):
-        send_outbox_batch.delay_on_commit(ids[start:start + SEND_BATCH])
+        enqueue_on_commit(send_outbox_batch, ids[start:start + SEND_BATCH])
 
 
 def retry_delay(attempts):
@@ -195,7 +217,7 @@ def retry_failed_email(*, email, actor):
                              data={"email": email.pk, "to": email.to_email})
             from .tasks import send_outbox_email as send_task
 
-            send_task.delay_on_commit(email.pk)
+            enqueue_on_commit(send_task, email.pk)
     return bool(updated)
 
 

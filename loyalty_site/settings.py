@@ -50,6 +50,12 @@ SHOP_NAME = env.str("SHOP_NAME", default="Patron Demo Shop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR").upper()
 TIME_ZONE = env.str("SHOP_TIME_ZONE", default="Europe/Stockholm")
 
+# Web sites that may show the embeddable sign-up (/join/embed/) in a frame, as origins:
+# https://www.example.com. Every other page refuses to be framed (docs/onboarding.md).
+EMBED_ALLOWED_ORIGINS = env.list("EMBED_ALLOWED_ORIGINS", default=[])
+# Sign-ups through the embedded form per IP address and hour.
+EMBED_SIGNUPS_PER_HOUR = env.int("EMBED_SIGNUPS_PER_HOUR", default=10)
+
 # Paid memberships online (docs/plans.md): with either left empty, plans are paid at the till only.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
@@ -102,10 +108,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "loyalty_site.middleware.UserLanguageMiddleware",
+    "loyalty_site.middleware.ShopTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, so that its 404 page knows the person and their language.
+    "loyalty_site.middleware.NulCharactersMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty_site.urls"
@@ -183,6 +192,19 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SHOP_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 ACCOUNT_EMAIL_NOTIFICATIONS = True
+# allauth's own limits, counted in the shared cache (Redis in production). Written out rather
+# than left to allauth's defaults so that what a guesser gets is visible here and in
+# docs/configuration.md. A failed login counts against the address tried (5 in 5 minutes) and
+# the caller's IP (10 a minute); past the limit even the right password is refused.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "confirm_email": "1/180s/key",
+}
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -227,6 +249,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How often the outbox retries a failed send before it marks the email failed.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=6)
 
+# Outbound webhooks (docs/webhooks.md): tries per delivery before it is marked failed (about
+# nine hours of growing pauses with the default), the seconds to wait for a receiver to connect
+# and for each read of its answer, and whether plain http:// URLs are accepted (for a receiver
+# on the same machine or network; https is required otherwise).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
+
 # --- Background work -----------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -255,12 +285,18 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Sends what an enqueue missed (Redis down, a crash between commit and enqueue).
     "outbox-flush": {"task": "loyalty_site.tasks.flush_outbox", "schedule": 60.0},
+    # Webhook deliveries whose next attempt is due (retries, and any an enqueue missed).
+    "webhooks-send-due": {"task": "loyalty_site.tasks.send_due_webhooks", "schedule": 60.0},
     # Hourly rather than nightly: each run is cheap when nothing is due, and a member whose
     # points became spendable this morning should not wait until tomorrow.
     "points-release-pending": {"task": "programs.tasks.release_pending_points", "schedule": 3600.0},
     "points-expire": {"task": "programs.tasks.expire_points", "schedule": 3600.0},
-    # The dashboard's daily sums of the ledger: hourly, so a missed night catches up by morning.
+    # The dashboard's daily sums of the ledger and of purchases per member: hourly, so a missed
+    # night catches up by morning and a late receipt counts within the hour.
     "points-roll-up": {"task": "programs.tasks.roll_up_points_days", "schedule": 3600.0},
+    # The metrics page's default view, computed again a minute before its figures expire.
+    "dashboard-warm": {"task": "loyalty_site.tasks.warm_dashboard",
+                       "schedule": float(max(60, METRICS_CACHE_SECONDS - 60))},
     "points-expiry-reminders": {"task": "programs.tasks.send_expiry_reminders", "schedule": 3600.0},
     # Tiers (docs/tiers.md): the one moment members may move down, at night in the shop's time
     # zone; the "close to the next tier" emails in the morning.
@@ -269,6 +305,7 @@ CELERY_BEAT_SCHEDULE = {
                               "schedule": crontab(hour=10, minute=0)},
     # Daily is enough: a birthday treat may come any day of the birthday month.
     "birthday-treats": {"task": "programs.tasks.give_birthday_treats", "schedule": 86400.0},
+    "offers-email-sweep": {"task": "programs.tasks.email_unemailed_offers", "schedule": 600.0},
     "winback-reminders": {"task": "programs.tasks.send_winback_reminders", "schedule": 86400.0},
     # Pays referrals whose review period ended, applies the review default, closes windows.
     "referrals-schedule": {"task": "referrals.tasks.run_referral_schedule", "schedule": 3600.0},

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from . import dashboard, services, webhooks
 from .models import OutboxEmail
 
 FLUSH_BATCH = 500
@@ -46,3 +46,23 @@ def flush_outbox():
     for email_id in due:
         send_outbox_email.delay(email_id)
     return len(due)
+
+
+@shared_task
+def send_webhooks(delivery_ids):
+    """Send new webhook deliveries at once, after the commit that wrote them. One that fails
+    waits for its next attempt, which send_due_webhooks makes."""
+    return webhooks.send_due(ids=delivery_ids, limit=len(delivery_ids))
+
+
+@shared_task
+def send_due_webhooks():
+    """Send webhook deliveries whose next attempt is due: retries, and any an enqueue missed."""
+    return webhooks.send_due()
+
+
+@shared_task
+def warm_dashboard():
+    """Compute the metrics page's default view afresh, so the first manager of the day does not
+    wait for it."""
+    return {"metrics": dashboard.warm_default_view()}

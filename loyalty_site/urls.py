@@ -16,7 +16,7 @@ from surveys.views import portal as surveys_portal
 from surveys.views import staff as surveys_staff
 
 from .views import dashboard as manager_pages
-from .views import portal, privacy, site, staff
+from .views import embed, materials, portal, privacy, setup, site, staff, webhooks
 
 portal_patterns = [
     path("", portal.home, name="home"),
@@ -33,6 +33,9 @@ portal_patterns = [
     path("card/", points_portal.card, name="card"),
     path("card/birthday/", points_portal.birthday, name="birthday"),
     path("card.png", points_portal.card_png, name="card_png"),
+    path("card/print/", materials.my_card, name="card_print"),
+    path("logo", site.shop_logo, name="shop_logo"),
+    path("join/embed/", embed.join, name="join_embed"),
     path("referrals/", referrals_portal.my_referrals, name="referrals"),
     path("referrals/leaderboard/", referrals_portal.leaderboard_choice, name="referral_leaderboard"),
     # A friend's share link, short enough to read out: /r/7K3M-Q9XR
@@ -56,10 +59,27 @@ staff_patterns = [
     path("", staff.home, name="home"),
     path("login/", staff.StaffLoginView.as_view(), name="login"),
     path("coming-soon/", staff.roadmap, name="roadmap"),
+    path("setup/", setup.start, name="setup"),
+    path("setup/business/", setup.business, name="setup_business"),
+    path("setup/stores/", setup.stores, name="setup_stores"),
+    path("setup/program/", setup.program, name="setup_program"),
+    path("setup/ready/", setup.done, name="setup_done"),
+    path("materials/", materials.materials, name="materials"),
+    path("materials/poster/", materials.poster, name="materials_poster"),
+    path("materials/table-tent/", materials.table_tent, name="materials_table_tent"),
     path("team/", staff.team, name="team"),
     path("team/<int:user_id>/remove/", staff.remove_from_team, name="remove_from_team"),
     path("outbox/", staff.outbox, name="outbox"),
     path("outbox/<int:email_id>/retry/", staff.retry_email, name="retry_email"),
+    path("webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("webhooks/new/", webhooks.endpoint_new, name="webhook_new"),
+    path("webhooks/<int:endpoint_id>/", webhooks.endpoint_detail, name="webhook_endpoint"),
+    path("webhooks/<int:endpoint_id>/roll-secret/", webhooks.roll_secret, name="webhook_roll_secret"),
+    path("webhooks/<int:endpoint_id>/test/", webhooks.send_test, name="webhook_test"),
+    path("webhooks/deliveries/", webhooks.delivery_list, name="webhook_deliveries"),
+    path("webhooks/deliveries/<uuid:delivery_id>/", webhooks.delivery_detail, name="webhook_delivery"),
+    path("webhooks/deliveries/<uuid:delivery_id>/retry/", webhooks.retry_delivery,
+         name="webhook_retry"),
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/<int:campaign_id>/edit/", campaigns.campaign_edit, name="campaign_edit"),
@@ -93,11 +113,15 @@ staff_patterns = [
     path("plans/pay/", plans_staff.record_payment, name="plan_record_payment"),
     path("plans/<int:subscription_id>/", plans_staff.subscription, name="plan_subscription"),
     path("plans/<int:subscription_id>/comp/", plans_staff.comp_period, name="plan_comp"),
+    path("plans/setup/", plans_staff.plan_setup, name="plans_setup"),
+    path("plans/setup/new/", plans_staff.plan_new, name="plans_new"),
+    path("plans/setup/<int:plan_id>/", plans_staff.plan_edit, name="plans_edit"),
     path("metrics/", manager_pages.metrics_page, name="metrics"),
     path("metrics.csv", manager_pages.metrics_csv, name="metrics_csv"),
     path("metrics/<slug:key>.csv", manager_pages.metric_series_csv, name="metric_csv"),
     path("members/", manager_pages.members, name="members"),
     path("members/<str:number>/", manager_pages.member_page, name="member"),
+    path("members/<str:number>/card/", materials.member_card, name="member_card"),
     path("surveys/", surveys_staff.survey_list, name="surveys"),
     path("surveys/new/", surveys_staff.survey_edit, name="survey_new"),
     path("surveys/<int:survey_id>/", surveys_staff.survey_results, name="survey_results"),
@@ -146,3 +170,4 @@ urlpatterns = [
 
 handler403 = "loyalty_site.views.site.permission_denied"
 handler404 = "loyalty_site.views.site.page_not_found"
+handler500 = "loyalty_site.views.site.server_error"

@@ -1,7 +1,9 @@
 """The Django admin for superusers. Ledger records are read-only here: points move only through
 the services, so that every change is an entry with its cause."""
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     ApiKey,
@@ -44,10 +46,29 @@ class ProgramAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "kind", "pending_days", "expiry", "expiry_months", "is_active"]
 
 
+class RewardAdminForm(forms.ModelForm):
+    class Meta:
+        model = Reward
+        fields = ["program", "name", "description", "kind", "value", "cost", "stock", "valid_from",
+                  "valid_until", "code_valid_days", "minimum_tier", "plans", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        program, plans = data.get("program"), data.get("plans") or []
+        if program is not None and any(plan.program_id != program.pk for plan in plans):
+            self.add_error("plans", _("Choose plans of the reward's program."))
+        return data
+
+
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
+    """Rewards are edited here. A plan-only reward (docs/plans.md) lists its plans; leave them
+    empty for a reward every member may redeem."""
+
+    form = RewardAdminForm
     list_display = ["name", "program", "kind", "cost", "stock", "valid_until", "is_active"]
-    list_filter = ["program", "kind", "is_active"]
+    list_filter = ["program", "kind", "is_active", "plans"]
+    filter_horizontal = ["plans"]
 
 
 @admin.register(EarningRule)

@@ -12,9 +12,6 @@ multiplier of any campaign that covers something in the basket.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q
-from django.utils import timezone
-
 from .models import BonusCampaign
 
 
@@ -27,17 +24,6 @@ class BasketPart:
     @property
     def multiplier(self):
         return self.campaign.multiplier if self.campaign else Decimal(1)
-
-
-def campaigns_in_force(program, *, store, when, tier):
-    """The program's active campaigns on `when`'s day in the shop, for this store and tier."""
-    day = timezone.localdate(when)
-    campaigns = BonusCampaign.objects.filter(
-        Q(store__isnull=True) | Q(store=store), program=program, is_active=True,
-        starts_on__lte=day, ends_on__gte=day,
-    ).select_related("minimum_tier")
-    return [c for c in campaigns
-            if c.minimum_tier is None or (tier is not None and tier.rank >= c.minimum_tier.rank)]
 
 
 def _best(campaigns, category):

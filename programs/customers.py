@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from . import signals
 from .models import Member, Redemption
 from .points import cancel_redemption
+from .subscriptions import end_for_closed_account
 
 
 def _enrol(user, store, source, referral_code):
@@ -68,6 +69,10 @@ def find_or_enrol_customer(*, email, store=None, name="", phone="", language=Non
 def close_member(*, member, now=None):
     """Close a member's card because the person closes their account; harmless when closed.
 
+    Their live paid memberships end at once, an online one cancelled at Stripe first
+    (subscriptions.end_for_closed_account: raises SubscriptionError, changing nothing, when
+    Stripe cannot be reached).
+
     Their codes that could still be used at the till are cancelled through cancel_redemption,
     so their points go back to the lots they came from and the rewards back in stock: a code
     of a closed account must not be accepted, and cancelling is the one way a code ends without
@@ -80,6 +85,7 @@ def close_member(*, member, now=None):
     member = Member.objects.select_for_update().get(pk=member.pk)
     if member.closed_at is not None:
         return member
+    end_for_closed_account(member=member, now=now)
     usable = Redemption.objects.filter(membership__member=member, status=Redemption.Status.ISSUED,
                                        expires_at__gte=now).select_related("membership__program")
     for redemption in usable.order_by("pk"):

@@ -4,10 +4,10 @@ a yearly one; the demo member pays monthly at the till, a few others are in othe
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils import timezone
 
 from . import subscriptions
+from .business import shop_currency
 from .models import Member, Plan, Subscription
 
 # Days since each demo subscriber paid their month: paid up, renewing soon, past due, lapsed.
@@ -31,7 +31,7 @@ def build_demo_plans(program, *, member_email):
     for index, (member, days_ago) in enumerate(zip([demo_member, *others.order_by("pk")[:4]],
                                                    PAID_DAYS_AGO, strict=False)):
         subscriptions.record_subscription_payment(
-            member=member, plan=vip, amount=vip.price, currency=settings.SHOP_CURRENCY,
+            member=member, plan=vip, amount=vip.price, currency=shop_currency(),
             method="card" if index % 2 else "cash", now=now - timedelta(days=days_ago))
     # The hourly work, as if it had run all along: some are past due, one has lapsed.
     subscriptions.advance_subscriptions(now=now)

@@ -1,18 +1,13 @@
 """Bronze, Silver and Gold for the demo shop (`manage.py demo`); loyalty_site.demo calls this
 before the year of purchases is replayed, so members climb as they shop."""
 
-from decimal import Decimal
 
 from .models import Program, Reward, Tier
+from .program_templates import TIERS
 
-TIERS = [
-    ("Bronze", {"sv": "Brons", "pl": "Brązowy", "ja": "ブロンズ"}, 0, Decimal("1"),
-     "A coffee on your birthday."),
-    ("Silver", {"sv": "Silver", "pl": "Srebrny", "ja": "シルバー"}, 500, Decimal("1.25"),
-     "Free delivery on web orders."),
-    ("Gold", {"sv": "Guld", "pl": "Złoty", "ja": "ゴールド"}, 1500, Decimal("1.5"),
-     "Early access to sales, and a free coffee every Friday."),
-]
+# The tiers of the setup's "Points with tiers" template, with the demo café's perks.
+PERKS = ["A coffee on your birthday.", "Free delivery on web orders.",
+         "Early access to sales, and a free coffee every Friday."]
 
 
 def build_demo_tiers(program):
@@ -21,7 +16,7 @@ def build_demo_tiers(program):
         tier_basis=Program.TierBasis.POINTS, tier_window=Program.TierWindow.ROLLING,
         tier_grace_days=14, tier_reminders=True)
     tiers = []
-    for rank, (name, names, threshold, multiplier, perks) in enumerate(TIERS):
+    for rank, ((name, names, threshold, multiplier), perks) in enumerate(zip(TIERS, PERKS, strict=True)):
         tier, _created = Tier.objects.get_or_create(program=program, rank=rank, defaults={
             "name": name, "names": names, "threshold": threshold, "multiplier": multiplier,
             "perks": perks})

@@ -8,16 +8,17 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from .models import BonusCampaign, Offer, Program, PurchaseItem, Segment, Store, Tier
+from .business import shop_currency
+from .models import BonusCampaign, Offer, Plan, Program, PurchaseItem, Segment, Store, Tier
 from .money import format_money, parse_amount
 from .points import MAX_ADJUSTMENT
+from .subscriptions import MAX_GRACE_DAYS, MAX_TRIAL_DAYS
 from .tiers import MAX_TIERS
 
 # Field attributes for the till: no browser autofill or spelling fixes on codes and numbers.
@@ -326,7 +327,7 @@ class BasketPreviewForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        currency = settings.SHOP_CURRENCY
+        currency = shop_currency()
         for name in ("amount", "line_amount"):
             if data.get(name):
                 try:
@@ -495,3 +496,54 @@ class TierForm(forms.Form):
             return self.programs[value.split(":", 1)[1]], None
         tier = self.tiers[value]
         return tier.program, tier
+
+
+# --- Paid membership plans (staff) --------------------------------------------------------------
+
+
+class PlanForm(forms.ModelForm):
+    """A plan's name, price and benefits; the program is chosen when the plan is created and
+    stays. Saving goes through subscriptions.save_plan, which decides what may change."""
+
+    price = forms.CharField(label=_("Price"), widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+
+    class Meta:
+        model = Plan
+        fields = ["program", "name", "price", "period", "trial_days", "grace_days", "multiplier",
+                  "bonus_points", "perks", "is_active"]
+        widgets = {"perks": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            del self.fields["program"]
+        else:
+            self.fields["program"].queryset = Program.objects.filter(is_active=True)
+        self.fields["price"].help_text = _("In %(currency)s, for one period.") % {
+            "currency": shop_currency()}
+        self.fields["trial_days"].validators.append(MaxValueValidator(MAX_TRIAL_DAYS))
+        self.fields["grace_days"].validators.append(MaxValueValidator(MAX_GRACE_DAYS))
+        self.fields["bonus_points"].validators.append(MaxValueValidator(MAX_ADJUSTMENT))
+        self.fields["multiplier"].widget.attrs.update(min="1", max="10", step="0.01")
+
+    def clean_name(self):
+        return " ".join(self.cleaned_data["name"].split())
+
+    def clean_price(self):
+        return parse_amount(read_amount(self.cleaned_data["price"]))
+
+    def clean_multiplier(self):
+        multiplier = self.cleaned_data["multiplier"]
+        if not Decimal(1) <= multiplier <= 10:
+            raise ValidationError(_("Enter a multiplier from 1 to 10; 1 means no extra points."))
+        return multiplier
+
+    def clean(self):
+        data = super().clean()
+        program = data.get("program") or (self.instance.program if self.instance.pk else None)
+        name = data.get("name")
+        if program is not None and name and Plan.objects.filter(
+                program=program, name__iexact=name).exclude(pk=self.instance.pk).exists():
+            self.add_error("name", _("%(program)s has a plan called %(name)s already.")
+                           % {"program": program.name, "name": name})
+        return data

@@ -13,13 +13,17 @@ Definitions used throughout:
 - A value is None when its denominator is zero: never a division by zero, never a fake 0.
 
 Points belong to a member, not to a store: the points metrics follow the program filter and
-ignore the store filter (`MetricResult.store_filtered` is False for them, and the page says so).
+ignore the store filter (`MetricResult.store_filtered` is False for them, and the page says so);
+their daily roll-up is per program, so they ignore tier and segment too (`member_filtered`).
+The customer figures read the daily purchases roll-up (PurchaseDay) for the days it has and
+the receipts since, so they are the same either way.
 
-Tiers, paid memberships, surveys and referrals are not in this module: they add their figures
-through `loyalty_site.dashboard` (metrics) and `register_engagement_source` (engagement).
+Surveys and referrals are not in this module: they add their figures through
+`loyalty_site.dashboard` (metrics) and `register_engagement_source` (engagement).
 """
 
 import calendar
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,7 +31,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -41,12 +45,15 @@ from .models import (
     PointsDay,
     Program,
     Purchase,
-    PurchaseItem,
+    PurchaseDay,
     Redemption,
-    Refund,
+    Subscription,
+    Tier,
 )
 from .money import round_money
 from .rollups import local_midnight
+from .segments import segment_members
+from .subscriptions import subscription_figures_many
 
 # Series: this many buckets, weeks for periods up to WEEKLY_UP_TO_DAYS long, months beyond.
 SERIES_LENGTH = 12
@@ -71,12 +78,15 @@ def _month_end(day):
 @dataclass(frozen=True)
 class MetricFilter:
     """Which figures to count: the days from `start` to `end` (both included, in the shop's time
-    zone), and optionally one store and one program. Tier and segment will join them."""
+    zone), and optionally one store, one program, one tier (members in it now; a tier belongs
+    to a program) and one segment (members in it now)."""
 
     start: date
     end: date
     store: object = None
     program: object = None
+    tier: object = None
+    segment: object = None
     # Figures several metrics share (purchases, ledger flows) are computed once per filter;
     # `shared` is common to a filter and those derived from it (previous period, buckets).
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -109,7 +119,23 @@ class MetricFilter:
 
     def _with_days(self, start, end):
         return MetricFilter(start=start, end=end, store=self.store, program=self.program,
-                            shared=self.shared)
+                            tier=self.tier, segment=self.segment, shared=self.shared)
+
+    @property
+    def narrows_members(self):
+        """Whether a tier or segment is chosen: figures that cannot follow them say so."""
+        return self.tier is not None or self.segment is not None
+
+    def narrow(self, queryset, member="member"):
+        """Rows of `queryset` whose member (reached by the lookup `member`) is in the chosen tier
+        and segment now; every row when neither is chosen. Apps' metrics call it too."""
+        if self.tier is not None:
+            queryset = queryset.filter(**{f"{member}__in": Membership.objects.filter(
+                tier=self.tier).values("member")})
+        if self.segment is not None:
+            queryset = queryset.filter(**{f"{member}__in": self.shared.setdefault(
+                "segment_members", segment_members(self.segment).values("pk"))})
+        return queryset
 
     def previous(self):
         """The period just before, of the same length (in months when whole months)."""
@@ -157,6 +183,13 @@ class MetricFilter:
             self.memo[name] = compute(self)
         return self.memo[name]
 
+    def purchases_rolled_up(self):
+        """(first day the purchases roll-up has not summed, when it last took in late changes),
+        or (None, None); read once for the filter and those derived from it."""
+        if "purchases_rolled_up" not in self.shared:
+            self.shared["purchases_rolled_up"] = rollups.purchases_rolled_up()
+        return self.shared["purchases_rolled_up"]
+
     def rolled_up_until(self):
         """The first day the daily points roll-up has not summed (None: nothing is), read once
         for the filter and those derived from it."""
@@ -181,6 +214,12 @@ class MetricResult:
     # [(first day of the bucket, Figure)], oldest first; empty for a forecast.
     series: list
     store_filtered: bool = True
+    # False when the figures ignore a chosen tier and segment (points: the roll-up is per program).
+    member_filtered: bool = True
+    # Figures from the purchases roll-up: when it last took in late receipts and refunds.
+    rolled_up_at: object = None
+    # [(label, Figure)]: the headline's parts, for a metric that splits (members by tier).
+    breakdown: list = field(default_factory=list)
 
     @property
     def change(self):
@@ -190,7 +229,7 @@ class MetricResult:
         return self.current.value - self.previous.value
 
 
-def trend(figure, period, *, store_filtered=True):
+def trend(figure, period, *, store_filtered=True, member_filtered=True):
     """A MetricResult from a function period -> Figure, applied to the period, the one before
     and each bucket of the series."""
     return MetricResult(
@@ -198,6 +237,7 @@ def trend(figure, period, *, store_filtered=True):
         previous=figure(period.previous()),
         series=[(bucket.start, figure(bucket)) for bucket in period.buckets()],
         store_filtered=store_filtered,
+        member_filtered=member_filtered,
     )
 
 
@@ -217,31 +257,113 @@ def _ratio(part, whole, places=RATIO):
 # --- Purchases ---------------------------------------------------------------------------------
 
 
+def _scope(queryset, period, member="member"):
+    """Narrow rows with a member (`member` is the lookup to it) to the filter's program, tier and
+    segment: members of the program, members now in the tier, members now in the segment."""
+    if period.program is not None:
+        # One membership per member and program, so the join repeats no row.
+        queryset = queryset.filter(**{f"{member}__memberships__program": period.program})
+    return period.narrow(queryset, member)
+
+
 def _purchases(period):
     purchases = Purchase.objects.filter(occurred_at__gte=period.since, occurred_at__lt=period.until)
     if period.store is not None:
         purchases = purchases.filter(store=period.store)
-    if period.program is not None:
-        # One membership per member and program, so the join repeats no purchase.
-        purchases = purchases.filter(member__memberships__program=period.program)
-    return purchases
+    return _scope(purchases, period)
 
 
-def _purchase_figures(period):
-    """{"customers", "repeaters" (customers with two purchases or more), "purchases", "sales"
-    (amounts less what was refunded of them so far)}. Two queries."""
-    per_customer = (_purchases(period).values("member")
-                    .annotate(visits=Count("pk"), spent=Sum("amount")))
-    figures = per_customer.aggregate(
-        customers=Count("member"),
-        repeaters=Count("member", filter=Q(visits__gt=1)),
-        purchases=Coalesce(Sum("visits"), 0),
-        amounts=Coalesce(Sum("spent"), Decimal(0)),
-    )
-    refunded = Refund.objects.filter(purchase__in=_purchases(period)).aggregate(
-        total=Coalesce(Sum("amount"), Decimal(0)))["total"]
-    figures["sales"] = figures.pop("amounts") - refunded
-    return figures
+CUSTOMER_ROW = ["member_id", "day", "purchases", "amount", "refunded", "first_category",
+                "last_category"]
+
+
+def _customer_rows(period):
+    """SQL and parameters of rows (CUSTOMER_ROW) covering the period's purchases: the daily
+    roll-up's rows for the days it has, and each purchase since, as a row of its own."""
+    rolled, _checked = period.purchases_rolled_up()
+    split = min(rolled, period.end + timedelta(days=1)) if rolled else period.start
+    days = PurchaseDay.objects.filter(day__gte=period.start, day__lt=split)
+    if period.store is not None:
+        days = days.filter(store=period.store)
+    recent = _purchases(period).filter(occurred_at__gte=local_midnight(max(split, period.start)))
+    parts = [_scope(days, period).values(*CUSTOMER_ROW),
+             rollups.purchases_as_days(recent).values(*CUSTOMER_ROW)]
+    columns = ", ".join(CUSTOMER_ROW)
+    queries = [part.order_by().query.sql_with_params() for part in parts]
+    # Only compiled ORM SQL and fixed text are joined; every value stays a parameter.
+    return (" UNION ALL ".join(f"SELECT {columns} FROM ({sql}) part{n}"  # noqa: S608
+                               for n, (sql, _params) in enumerate(queries)),
+            [param for _sql, params in queries for param in params])
+
+
+# Bucket numbers of the second run of buckets read in the same query: far enough from the
+# first run's that no bucket of one is "the bucket before" a bucket of the other.
+SECOND_RUN = 1000
+
+
+def _customer_figures(*runs):
+    """Customers, repeaters, purchases, sales, category counts and (from the second bucket of a
+    run on) customers retained from the bucket before, for runs of contiguous buckets, in one
+    query over the roll-up and the purchases since. Sets each bucket's memo."""
+    numbered = [(offset + n, bucket) for offset, run in zip((0, SECOND_RUN), runs, strict=False)
+                for n, bucket in enumerate(run)]
+    sql, params = _customer_rows(_spanning([bucket for _n, bucket in numbered]))
+    # Each run numbers a receipt-day once: one CASE per run, the rows of the runs one after the other.
+    per_run, run_params = [], []
+    for offset, run in zip((0, SECOND_RUN), runs, strict=False):
+        cases = " ".join(f"WHEN day BETWEEN %s AND %s THEN {offset + n}" for n in range(len(run)))
+        per_run.append(f"""SELECT member_id, CASE {cases} END AS bucket, purchases, amount,
+                                  refunded, first_category, last_category FROM t""")  # noqa: S608
+        run_params += [day for bucket in run for day in (bucket.start, bucket.end)]
+    # Per customer and bucket; LAG finds the customer's bucket before (retention). A customer
+    # bought from one category when their smallest and largest category agree.
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            WITH t AS ({sql}),
+            c AS (SELECT member_id, bucket, SUM(purchases) AS visits, SUM(amount) AS spent,
+                         SUM(refunded) AS back, MIN(NULLIF(first_category, '')) AS lo,
+                         MAX(NULLIF(last_category, '')) AS hi
+                  FROM ({" UNION ALL ".join(per_run)}) numbered WHERE bucket IS NOT NULL
+                  GROUP BY member_id, bucket),
+            d AS (SELECT c.*, LAG(bucket) OVER (PARTITION BY member_id ORDER BY bucket) AS before
+                  FROM c)
+            SELECT bucket, COUNT(*), SUM(CASE WHEN visits > 1 THEN 1 ELSE 0 END), SUM(visits),
+                   SUM(spent), SUM(back), SUM(CASE WHEN before = bucket - 1 THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN lo = hi THEN 1 ELSE 0 END), SUM(CASE WHEN lo < hi THEN 1 ELSE 0 END)
+            FROM d GROUP BY bucket""", [*params, *run_params])  # noqa: S608 - values are parameters
+        figures = {row[0]: row[1:] for row in cursor.fetchall()}
+    for n, item in numbered:
+        customers, repeaters, visits, spent, back, retained, single, several = figures.get(
+            n, (0, 0, 0, 0, 0, 0, 0, 0))
+        # SQLite answers sums of decimals as floats: back to Decimal at the currency's cents.
+        sales = Decimal(str(spent or 0)).quantize(RATIO) - Decimal(str(back or 0)).quantize(RATIO)
+        item.memo["purchases"] = {"customers": customers, "repeaters": repeaters or 0,
+                                  "purchases": visits or 0, "sales": sales}
+        item.memo["categories"] = {"single": single or 0, "several": several or 0}
+        if n % SECOND_RUN:
+            item.memo["retained"] = retained
+
+
+def _spanning(periods):
+    first = min(periods, key=lambda p: p.start)
+    return first._with_days(first.start, max(p.end for p in periods))
+
+
+def _customers(period, name):
+    """The memoised customer figure `name` of a period: with the series when the period is a
+    bucket of one, otherwise with the two periods before it (for its retention and theirs),
+    and the series too when it is the page's period."""
+    if name not in period.memo:
+        if "series" in period.memo:
+            _customer_figures(period.memo["series"])
+        else:
+            before = period.previous()
+            runs = [[before.previous(), before, period]]
+            if period.shared["top"] is period:
+                period.buckets()
+                runs.append(period.memo["buckets"][0].memo["series"])
+            _customer_figures(*runs)
+    return period.memo[name]
 
 
 def _in_series(period, name, prefetch):
@@ -251,53 +373,19 @@ def _in_series(period, name, prefetch):
     return period.memo.get(name)
 
 
-def _bucket_of(series, field):
-    """The index in `series` of the bucket `field` (a moment) falls in."""
-    return Case(*[When(**{f"{field}__gte": b.since, f"{field}__lt": b.until}, then=Value(n))
-                  for n, b in enumerate(series)], output_field=IntegerField())
-
-
 def _whole(series):
     return series[0]._with_days(series[0].start, series[-1].end)
 
 
-def _grouped(queryset, select):
-    """Run `select` (SQL over a table t) on the rows of a grouped queryset: the second level of
-    grouping the ORM cannot express. Portable SQL; the queryset brings its own parameters."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH t AS ({sql}) {select}", params)
-        return cursor.fetchall()
-
-
-def _prefetch_purchases(series):
-    per_customer = (_purchases(_whole(series)).annotate(bucket=_bucket_of(series, "occurred_at"))
-                    .values("bucket", customer=F("member"))
-                    .annotate(visits=Count("pk"), spent=Sum("amount"))
-                    .order_by())
-    # One pass: each customer-bucket row, joined to the same customer's row of the bucket
-    # before (retention), then counted per bucket.
-    figures = {row[0]: row[1:] for row in _grouped(per_customer, """
-        SELECT a.bucket, COUNT(*), SUM(CASE WHEN a.visits > 1 THEN 1 ELSE 0 END), SUM(a.visits),
-               SUM(a.spent), COUNT(b.customer)
-        FROM t a LEFT JOIN t b ON a.customer = b.customer AND b.bucket = a.bucket - 1
-        GROUP BY a.bucket""")}
-    refunded = dict(Refund.objects.filter(purchase__in=_purchases(_whole(series)))
-                    .annotate(bucket=_bucket_of(series, "purchase__occurred_at"))
-                    .values_list("bucket").annotate(total=Sum("amount")).order_by())
-    for n, bucket in enumerate(series):
-        customers, repeaters, visits, spent, retained = figures.get(n, (0, 0, 0, 0, 0))
-        # SQLite answers sums of decimals as floats: back to Decimal at the currency's cents.
-        sales = Decimal(str(spent or 0)).quantize(RATIO) - refunded.get(n, Decimal(0))
-        bucket.memo["purchases"] = {"customers": customers, "repeaters": repeaters or 0,
-                                    "purchases": visits or 0, "sales": sales}
-        if n:
-            bucket.memo["retained"] = retained
+def _customer_trend(figure, period):
+    """trend() for figures from purchases, saying how fresh the roll-up under them is."""
+    return dataclasses.replace(trend(figure, period), rolled_up_at=period.purchases_rolled_up()[1])
 
 
 def purchase_figures(period):
-    _in_series(period, "purchases", _prefetch_purchases)
-    return period.memoised("purchases", _purchase_figures)
+    """{"customers", "repeaters" (customers with two purchases or more), "purchases", "sales"
+    (amounts less what was refunded of them)}."""
+    return _customers(period, "purchases")
 
 
 def repurchase_rate(period):
@@ -305,7 +393,7 @@ def repurchase_rate(period):
     def figure(p):
         f = purchase_figures(p)
         return Figure(_share(f["repeaters"], f["customers"]), f["customers"])
-    return trend(figure, period)
+    return _customer_trend(figure, period)
 
 
 def member_sales(period):
@@ -313,7 +401,7 @@ def member_sales(period):
     def figure(p):
         f = purchase_figures(p)
         return Figure(round_money(f["sales"]), f["purchases"])
-    return trend(figure, period)
+    return _customer_trend(figure, period)
 
 
 def average_order_value(period):
@@ -322,61 +410,30 @@ def average_order_value(period):
         f = purchase_figures(p)
         value = round_money(f["sales"] / f["purchases"]) if f["purchases"] else None
         return Figure(value, f["purchases"])
-    return trend(figure, period)
-
-
-def _category_figures(period):
-    per_customer = (PurchaseItem.objects.filter(purchase__in=_purchases(period)).exclude(category="")
-                    .values("purchase__member").annotate(categories=Count("category", distinct=True)))
-    return per_customer.aggregate(single=Count("purchase__member", filter=Q(categories=1)),
-                                  several=Count("purchase__member", filter=Q(categories__gt=1)))
-
-
-def _prefetch_categories(series):
-    per_customer = (PurchaseItem.objects.filter(purchase__in=_purchases(_whole(series)))
-                    .exclude(category="")
-                    .annotate(bucket=_bucket_of(series, "purchase__occurred_at"))
-                    .values("bucket", "purchase__member")
-                    .annotate(categories=Count("category", distinct=True)).order_by())
-    figures = {row[0]: row[1:] for row in _grouped(per_customer, """
-        SELECT bucket, SUM(CASE WHEN categories = 1 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN categories > 1 THEN 1 ELSE 0 END) FROM t GROUP BY bucket""")}
-    for n, bucket in enumerate(series):
-        single, several = figures.get(n, (0, 0))
-        bucket.memo["categories"] = {"single": single or 0, "several": several or 0}
+    return _customer_trend(figure, period)
 
 
 def upsell_ratio(period):
     """Customers who bought from more than one product category ÷ customers who bought from
     exactly one, counting only purchases whose lines carry a category."""
     def figure(p):
-        _in_series(p, "categories", _prefetch_categories)
-        f = p.memoised("categories", _category_figures)
+        f = _customers(p, "categories")
         return Figure(_ratio(f["several"], f["single"]), f["single"] + f["several"])
-    return trend(figure, period)
+    return _customer_trend(figure, period)
 
 
 def upsell_share(period):
     """Customers who bought from more than one product category ÷ customers who bought from
     one or more, in per cent: the upsell ratio on a 0–100 scale (for the loyalty index)."""
     def figure(p):
-        _in_series(p, "categories", _prefetch_categories)
-        f = p.memoised("categories", _category_figures)
+        f = _customers(p, "categories")
         return Figure(_share(f["several"], f["single"] + f["several"]), f["single"] + f["several"])
-    return trend(figure, period)
-
-
-def _retained(period):
-    """Customers of the period who were also customers of the previous period."""
-    before = _purchases(period.previous()).values("member")
-    return (_purchases(period).filter(member__in=before)
-            .aggregate(n=Count("member", distinct=True))["n"])
+    return _customer_trend(figure, period)
 
 
 def _retention_figure(period, *, churn):
     at_start = purchase_figures(period.previous())["customers"]
-    _in_series(period, "retained", _prefetch_purchases)
-    retained = period.memoised("retained", _retained)
+    retained = _customers(period, "retained")
     return Figure(_share(at_start - retained if churn else retained, at_start), at_start)
 
 
@@ -385,12 +442,12 @@ def retention_rate(period):
     at start are the previous period's, the customers at end this period's, and the new ones
     those of this period who were not customers in the previous one: that is, the share of the
     previous period's customers who bought again in this one."""
-    return trend(lambda p: _retention_figure(p, churn=False), period)
+    return _customer_trend(lambda p: _retention_figure(p, churn=False), period)
 
 
 def churn_rate(period):
     """100 % − retention rate: the share of the previous period's customers who did not buy."""
-    return trend(lambda p: _retention_figure(p, churn=True), period)
+    return _customer_trend(lambda p: _retention_figure(p, churn=True), period)
 
 
 def customer_lifetime_value(period):
@@ -407,7 +464,7 @@ def customer_lifetime_value(period):
         # AOV × frequency = sales ÷ purchases × purchases ÷ customers × 365 ÷ days.
         yearly = f["sales"] / f["customers"] * Decimal(365) / p.days
         return Figure(round_money(yearly * lifespan * margin), f["customers"])
-    return trend(figure, period)
+    return _customer_trend(figure, period)
 
 
 # --- Members and engagement ------------------------------------------------------------------
@@ -422,7 +479,7 @@ def _members(period):
         members = Member.objects.filter(joined_at__lt=period.until)
     if period.store is not None:
         members = members.filter(joined_store=period.store)
-    return members
+    return period.narrow(members, "pk")
 
 
 def _member_counts(period):
@@ -483,7 +540,7 @@ def _redemptions(period):
         redemptions = redemptions.filter(membership__program=period.program)
     if period.store is not None:
         redemptions = redemptions.filter(used_store=period.store)
-    return redemptions
+    return period.narrow(redemptions, "membership__member")
 
 
 register_engagement_source(EngagementSource(
@@ -516,7 +573,92 @@ def engagement_score(period):
         members = member_counts(p)["members"]
         actions = sum(source.weight * source.count(p) for source in ENGAGEMENT_SOURCES.values())
         return Figure(_ratio(actions, members), members)
-    return trend(figure, period)
+    return _customer_trend(figure, period)
+
+
+# --- Tiers and paid memberships ---------------------------------------------------------------
+
+
+def members_by_tier(period):
+    """Memberships in each tier now, of the programs that have tiers (a snapshot, whatever the
+    period, so no comparison and no series): value = memberships in a tier, sample = all
+    memberships of those programs; `breakdown` lists each tier, then "no tier"."""
+    memberships = Membership.objects.filter(program__tiers__isnull=False).distinct()
+    if period.store is not None:
+        memberships = memberships.filter(member__joined_store=period.store)
+    if period.program is not None:
+        memberships = memberships.filter(program=period.program)
+    if period.tier is not None:
+        memberships = memberships.filter(tier=period.tier)
+    counts = dict(period.narrow(Membership.objects.filter(pk__in=memberships.values("pk")), "member")
+                  .values_list("tier").annotate(n=Count("pk")).order_by())
+    tiers = Tier.objects.filter(pk__in=[pk for pk in counts if pk is not None]).select_related(
+        "program").order_by("program__name", "rank")
+    breakdown = [(f"{tier.program}: {tier.display_name()}", Figure(counts[tier.pk], counts[tier.pk]))
+                 for tier in tiers]
+    if counts.get(None):
+        breakdown.append((_("no tier"), Figure(counts[None], counts[None])))
+    total = sum(counts.values())
+    return MetricResult(current=Figure(total - counts.get(None, 0), total), previous=None,
+                        series=[], breakdown=breakdown)
+
+
+def _subscriptions(period):
+    """The paid memberships in the filter's program, tier and segment (not its store: members
+    pay for a plan, not at a till)."""
+    subscriptions = Subscription.objects.all()
+    if period.program is not None:
+        subscriptions = subscriptions.filter(membership__program=period.program)
+    return period.narrow(subscriptions, "membership__member")
+
+
+def _subscription_figures(period):
+    """subscription_figures() of the period, read for the whole page at once."""
+    top = period.shared["top"]
+    if "subscriptions" not in top.shared:
+        windows = [top, top.previous(), *top.buckets()]
+        scope = _subscriptions(top) if top.program or top.narrows_members else None
+        top.shared["subscriptions"] = dict(zip(
+            [(w.start, w.end) for w in windows],
+            subscription_figures_many([(w.since, w.until) for w in windows], scope), strict=True))
+    found = top.shared["subscriptions"].get((period.start, period.end))
+    if found is None:
+        scope = _subscriptions(period) if period.program or period.narrows_members else None
+        found = subscription_figures_many([(period.since, period.until)], scope)[0]
+    return found
+
+
+def _paid_membership_trend(pick, period):
+    def figure(p):
+        return Figure(*pick(_subscription_figures(p)))
+    return trend(figure, period, store_filtered=False)
+
+
+def monthly_recurring_revenue(period):
+    """What the paid periods covering the end of the period bring in a month (a yearly price
+    counts one twelfth); sample: subscribers then."""
+    return _paid_membership_trend(lambda f: (f["mrr"], f["active_subscribers"]), period)
+
+
+def active_subscribers(period):
+    """Subscriptions with a paid or given period covering the end of the period."""
+    return _paid_membership_trend(
+        lambda f: (f["active_subscribers"], f["active_subscribers"]), period)
+
+
+def paid_membership_revenue(period):
+    """Money members paid for plans in the period."""
+    return _paid_membership_trend(lambda f: (round_money(f["revenue"]), f["active_subscribers"]),
+                                  period)
+
+
+def paid_membership_churn(period):
+    """Of the subscriptions covered at the start of the period, the share that lapsed in it,
+    in per cent; sample: subscribers at the start."""
+    def pick(f):
+        churn = f["churn_rate"]
+        return (None if churn is None else (100 * churn).quantize(PERCENT)), f["subscribers_at_start"]
+    return _paid_membership_trend(pick, period)
 
 
 # --- Points ------------------------------------------------------------------------------------
@@ -606,7 +748,7 @@ def points_outstanding(period):
     def figure(p):
         by_program = outstanding_by_program(p)
         return Figure(sum(by_program.values()), len(by_program))
-    return trend(figure, period, store_filtered=False)
+    return trend(figure, period, store_filtered=False, member_filtered=False)
 
 
 def points_liability(period):
@@ -619,7 +761,7 @@ def points_liability(period):
         liability = sum((max(points, 0) * values[pk] for pk, points in by_program.items()
                          if pk in values), Decimal(0))
         return Figure(round_money(liability), len(by_program))
-    return trend(figure, period, store_filtered=False)
+    return trend(figure, period, store_filtered=False, member_filtered=False)
 
 
 SPENT = [LedgerEntry.Kind.REDEEM, LedgerEntry.Kind.PAY, LedgerEntry.Kind.CANCEL]
@@ -651,7 +793,7 @@ def redemption_rate(period):
     def figure(p):
         f = p.memoised("flows", _flows)
         return Figure(_share(f["spent"], f["earned"]) if f["earned"] > 0 else None, f["earnings"])
-    return trend(figure, period, store_filtered=False)
+    return trend(figure, period, store_filtered=False, member_filtered=False)
 
 
 def breakage_rate(period):
@@ -663,7 +805,7 @@ def breakage_rate(period):
             q, since_day=q.end + timedelta(days=1 - BREAKAGE_HISTORY_DAYS)))
         settled = f["expired"] + f["spent"]
         return Figure(_share(f["expired"], settled) if settled > 0 else None, f["settled"])
-    return trend(figure, period, store_filtered=False)
+    return trend(figure, period, store_filtered=False, member_filtered=False)
 
 
 def next_month(today=None):
@@ -684,4 +826,4 @@ def points_expiring_next_month(period, *, today=None):
     figures = lots.aggregate(points=Coalesce(Sum("remaining"), 0),
                              memberships=Count("membership", distinct=True))
     return MetricResult(current=Figure(figures["points"], figures["memberships"]), previous=None,
-                        series=[], store_filtered=False)
+                        series=[], store_filtered=False, member_filtered=False)

@@ -1,7 +1,7 @@
 """The core of Patron: stores, programs, members and their purchases.
 
-Amounts are Decimal in the shop's currency (settings.SHOP_CURRENCY), stored with two decimal
-places whatever the currency; programs.money rounds them to the currency's own minor unit.
+Amounts are Decimal in the shop's currency (programs.business.shop_currency()), stored with two
+decimal places whatever the currency; programs.money rounds them to the currency's own minor unit.
 """
 
 from django.conf import settings
@@ -521,6 +521,11 @@ class Reward(models.Model):
         "Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="rewards",
         verbose_name=_("only for tier and above"),
     )
+    # Empty for every member; otherwise only for subscribers of one of these plans whose
+    # benefits apply (docs/plans.md).
+    plans = models.ManyToManyField(
+        "Plan", blank=True, related_name="rewards", verbose_name=_("only for subscribers of"),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -575,6 +580,15 @@ class Redemption(models.Model):
     def display_code(self):
         """The code in groups of four, for reading aloud at the till."""
         return "-".join(self.code[i:i + 4] for i in range(0, len(self.code), 4))
+
+
+class ConfigStamp(models.Model):
+    """One row whose token changes whenever the earning configuration does (programs.config)."""
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self):
+        return self.token
 
 
 class ApiKey(models.Model):
@@ -643,6 +657,57 @@ class PointsDay(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.program_id} {self.kind}: {self.points}"
+
+
+class PurchaseDay(models.Model):
+    """A member's purchases at one store on one day (in the shop's time zone), summed by the
+    roll-up task (programs.rollups) so the customer metrics need not group millions of receipts
+    and their lines. `refunded` is what was refunded of those purchases when the row was last
+    written; `first_category` and `last_category` are the smallest and largest category among
+    their lines ("" when none has one): a customer bought from exactly one category in a period
+    when the smallest of their rows' first categories equals the largest of their last ones.
+    """
+
+    day = models.DateField(_("day"))
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    purchases = models.PositiveIntegerField(_("purchases"))
+    amount = money_field(_("amount"))
+    refunded = money_field(_("refunded"), default=0)
+    first_category = models.CharField(_("first category"), max_length=64, blank=True)
+    last_category = models.CharField(_("last category"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("day of purchases")
+        verbose_name_plural = _("days of purchases")
+        constraints = [
+            models.UniqueConstraint(fields=["member", "store", "day"], name="purchase_day_unique"),
+        ]
+        indexes = [
+            # A period's rows are read from the index alone.
+            models.Index(fields=["day"], include=["member", "store", "purchases", "amount",
+                                                  "refunded", "first_category", "last_category"],
+                         name="purchase_day_period_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.member_id}@{self.store_id}: {self.purchases}"
+
+
+class PurchaseRollUp(models.Model):
+    """How far the purchases roll-up has got: one row. Days before `until` are in PurchaseDay;
+    purchases and refunds recorded before `checked_at` (late receipts from a till that was
+    offline, refunds of old purchases) are in it too."""
+
+    until = models.DateField(_("rolled up until"))
+    checked_at = models.DateTimeField(_("late changes checked at"))
+
+    class Meta:
+        verbose_name = _("purchases roll-up")
+        verbose_name_plural = _("purchases roll-ups")
+
+    def __str__(self):
+        return f"until {self.until}"
 
 
 class Tier(models.Model):
@@ -879,6 +944,18 @@ class Plan(models.Model):
         return number_format(self.multiplier.normalize())
 
 
+class SubscriptionQuerySet(models.QuerySet):
+    def giving_benefits(self, at):
+        """Subscriptions whose plan's benefits apply at `at` (docs/plans.md): trialing or
+        active, past due within the grace period, cancelled until the paid period ends. Read
+        from the times as well as the status, so an hourly task that has not run yet gives
+        nothing away."""
+        status = Subscription.Status
+        return self.filter(models.Q(status__in=[status.TRIALING, status.ACTIVE])
+                           | models.Q(status=status.PAST_DUE, grace_until__gt=at)
+                           | models.Q(status=status.CANCELLED, period_end__gt=at))
+
+
 class Subscription(models.Model):
     """A member's paid membership. Its status moves only through programs.subscriptions, which
     writes each move to SubscriptionEvent."""
@@ -907,6 +984,8 @@ class Subscription(models.Model):
     stripe_event_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("subscription")
@@ -1025,6 +1104,8 @@ class Offer(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Set once every grant's email is in the outbox; a sent offer without it is swept up.
+    emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
 
     # An offer covers the whole basket, as a campaign without a category does.
     category = ""
@@ -1066,3 +1147,32 @@ class OfferGrant(models.Model):
 
     def __str__(self):
         return f"{self.offer} → {self.member}"
+
+
+class BusinessProfile(models.Model):
+    """The shop's own details, chosen in the first-run setup (docs/onboarding.md); one row.
+
+    Each field left empty falls back to its setting (SHOP_NAME, SHOP_CURRENCY, SHOP_TIME_ZONE,
+    LANGUAGES), so a site configured by environment alone works without the row; read it
+    through `programs.business`, which caches it.
+    """
+
+    name = models.CharField(_("business name"), max_length=100, blank=True)
+    # A small image kept in the database, so that no media storage has to be set up for it.
+    logo = models.BinaryField(_("logo"), blank=True, default=b"")
+    logo_type = models.CharField(_("logo type"), max_length=40, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    set_up_at = models.DateTimeField(_("set up"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("business profile")
+        verbose_name_plural = _("business profile")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="business_profile_single_row"),
+        ]
+
+    def __str__(self):
+        return self.name or settings.SHOP_NAME

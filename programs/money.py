@@ -14,13 +14,15 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from .business import shop_currency
+
 # The largest amount one purchase may carry; guards against a till that sends cents as units.
 MAX_AMOUNT = Decimal("1000000")
 
 
 def minor_unit(currency=None):
     """Digits after the decimal point for the currency: JPY 0, SEK 2."""
-    return get_currency_precision(currency or settings.SHOP_CURRENCY)
+    return get_currency_precision(currency or shop_currency())
 
 
 def round_money(amount, currency=None):
@@ -42,7 +44,7 @@ def parse_amount(text, currency=None, allow_zero=False):
     `allow_zero`: a free item on a receipt), is too large, or has more decimals than the
     currency has (12.5 JPY).
     """
-    currency = currency or settings.SHOP_CURRENCY
+    currency = currency or shop_currency()
     try:
         amount = Decimal(str(text).strip())
     except InvalidOperation:
@@ -69,7 +71,7 @@ def babel_locale(language=None):
 
 def format_money(amount, currency=None, language=None):
     """An amount as a person in `language` reads it: "1 234,50 kr", "￥1,235", "€12.50"."""
-    currency = currency or settings.SHOP_CURRENCY
+    currency = currency or shop_currency()
     return format_currency(
         round_money(amount, currency), currency, locale=babel_locale(language),
         currency_digits=True,

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_site.models import EmailCategory
-from loyalty_site.services import absolute_url, log_staff_action, queue_email
+from loyalty_site.services import absolute_url, enqueue_on_commit, log_staff_action, queue_email
 
 from .models import Member, Membership, Offer, OfferGrant, Program
 from .segments import segment_members
@@ -28,6 +28,8 @@ from .selectors import available_rewards
 # program's absence: people who stopped coming lately, not everyone who ever bought once.
 WINBACK_REACH = timedelta(days=30)
 SUGGESTED_REWARDS = 3
+# How long a sent offer's own email task has before the sweep does its work.
+OFFER_EMAIL_GRACE = timedelta(minutes=10)
 
 
 def usable_grants(member, program, when):
@@ -75,18 +77,17 @@ def send_offer(*, offer, actor, now=None):
     offer.save(update_fields=["sent_at"])
     log_staff_action(actor=actor, action="programs.offer.sent",
                      data={"offer": offer.pk, "segment": offer.segment_id, "members": len(member_ids)})
-    transaction.on_commit(lambda: _email_offer_later(offer.pk))
+    from .tasks import email_offer  # the tasks module imports this one
+
+    # With the queue down the offer is sent all the same; email_unemailed_offers catches up.
+    enqueue_on_commit(email_offer, offer.pk)
     return len(member_ids)
 
 
-def _email_offer_later(offer_id):
-    from .tasks import email_offer  # the tasks module imports this one
-
-    email_offer.delay(offer_id)
-
-
-def email_offer(offer_id):
-    """Write the offer's emails to the outbox, once per member whatever runs twice."""
+def email_offer(offer_id, *, now=None):
+    """Write the offer's emails to the outbox, once per member whatever runs twice, and mark
+    the offer emailed."""
+    now = now or timezone.now()
     offer = Offer.objects.select_related("program").get(pk=offer_id)
     grants = (OfferGrant.objects.filter(offer=offer, used_at__isnull=True)
               .select_related("member__user").order_by("pk"))
@@ -99,7 +100,17 @@ def email_offer(offer_id):
             context={"offer": offer, "program": offer.program,
                      "portal_url": absolute_url(reverse("portal:home"))})
         queued += email is not None
+    Offer.objects.filter(pk=offer.pk, emailed_at__isnull=True).update(emailed_at=now)
     return queued
+
+
+def email_unemailed_offers(*, now=None):
+    """Email the sent offers whose emails never reached the outbox (the queue was down when
+    they were sent, or the worker died). Offers sent in the last minutes are left to the task
+    their sending queued. Returns the number of emails queued."""
+    now = now or timezone.now()
+    return sum(email_offer(offer_id, now=now) for offer_id in Offer.objects.filter(
+        sent_at__lt=now - OFFER_EMAIL_GRACE, emailed_at__isnull=True).values_list("pk", flat=True))
 
 
 def send_winback_reminders(*, now=None):
@@ -119,6 +130,7 @@ def send_winback_reminders(*, now=None):
             membership = Membership.objects.get(member=member, program=program)
             rewards = list(available_rewards(now=now).filter(
                 program=program, cost__lte=membership.available, minimum_tier__isnull=True,
+                plans__isnull=True,
             ).exclude(stock=0).order_by("-cost")[:SUGGESTED_REWARDS])
             email = queue_email(
                 to=member.user.email, template="winback", category=EmailCategory.OFFERS,

@@ -8,7 +8,19 @@ through `signals.collect_member_data`. A fixed number of queries whatever the hi
 from django.utils import timezone
 
 from . import signals
-from .models import LedgerEntry, Member, Membership, PointsPayment, Purchase, PurchaseItem, Redemption, Refund
+from .models import (
+    LedgerEntry,
+    Member,
+    Membership,
+    PointsPayment,
+    Purchase,
+    PurchaseItem,
+    Redemption,
+    Refund,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionPayment,
+)
 
 
 def iso(moment):
@@ -91,6 +103,40 @@ def _payments(member):
             for at, store, points, value in payments]
 
 
+def _subscriptions(member):
+    subscriptions = (Subscription.objects.filter(membership__member=member)
+                     .select_related("plan", "next_plan", "membership__program")
+                     .order_by("started_at", "pk"))
+    return [{
+        "program": s.membership.program.name, "plan": s.plan.name, "status": s.status,
+        "status_name": str(s.get_status_display()), "started_at": iso(s.started_at),
+        "paid_until": iso(s.period_end), "grace_until": iso(s.grace_until),
+        "next_plan": s.next_plan.name if s.next_plan else None,
+        "paid_online": bool(s.stripe_subscription_id), "ended_at": iso(s.ended_at),
+    } for s in subscriptions]
+
+
+def _subscription_payments(member):
+    payments = (SubscriptionPayment.objects.filter(subscription__membership__member=member)
+                .order_by("created_at", "pk")
+                .values_list("created_at", "plan__name", "method", "amount", "currency",
+                             "period_start", "period_end", "reference", "reason"))
+    return [{
+        "paid_at": iso(at), "plan": plan, "method": method, "amount": str(amount),
+        "currency": currency, "period_from": iso(start), "period_until": iso(end),
+        "reference": reference, "reason": reason,
+    } for at, plan, method, amount, currency, start, end, reference, reason in payments]
+
+
+def _subscription_history(member):
+    events = (SubscriptionEvent.objects.filter(subscription__membership__member=member)
+              .order_by("created_at", "pk")
+              .values_list("created_at", "subscription__plan__name", "from_status", "to_status",
+                           "cause"))
+    return [{"at": iso(at), "plan": plan, "from": before or None, "to": after, "cause": cause}
+            for at, plan, before, after, cause in events]
+
+
 def member_data(member):
     """{section: rows} of everything Patron holds about this member card, every app's included.
 
@@ -108,6 +154,9 @@ def member_data(member):
         "refunds": _refunds(member),
         "redemptions": _redemptions(member),
         "payments_with_points": _payments(member),
+        "subscriptions": _subscriptions(member),
+        "subscription_payments": _subscription_payments(member),
+        "subscription_history": _subscription_history(member),
     }
     for receiver, extra in signals.collect_member_data.send(sender=Member, member=member):
         taken = set(extra or {}) & set(sections)

@@ -8,13 +8,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
 from loyalty_site.roles import perm
 from loyalty_site.services import log_staff_action
 
-from . import ledger, tiers
-from .models import EarningRule, LedgerEntry, PointsPayment, Redemption, Reward
+from . import ledger, signals, tiers
+from .models import EarningRule, LedgerEntry, PointsPayment, Redemption, Reward, Subscription
 from .money import floor_money
 
 # Crockford's base-32 alphabet: no I, L, O or U, so a code read aloud is not misheard.
@@ -63,6 +64,20 @@ def _lock_available_reward(reward, now):
     return reward
 
 
+def plan_names(plans):
+    """"VIP or VIP Plus": the plans a plan-only reward is for, as a member reads them."""
+    return get_text_list([plan.name for plan in plans], _("or"))
+
+
+def _check_plan(membership, reward, now):
+    """A plan-only reward needs a subscription to one of its plans whose benefits apply now."""
+    plans = list(reward.plans.all())
+    if plans and not Subscription.objects.giving_benefits(now).filter(
+            membership=membership, plan__in=plans).exists():
+        raise PointsError({"reward": _("This reward is for %(plans)s members.")
+                           % {"plans": plan_names(plans)}})
+
+
 def _issue_code(membership, reward, *, points, now, cause_key=""):
     """Take one from the reward's stock and issue its single-use code."""
     if reward.stock is not None:
@@ -86,8 +101,8 @@ def redeem_reward(*, member, reward, actor=None, now=None):
     """Spend points on a reward and issue its single-use code.
 
     Raises PointsError when the reward is not available (inactive, outside its dates, out of
-    stock, or for a higher tier than the member's) or the member has too few points; nothing is
-    written then.
+    stock, for a higher tier than the member's, or for subscribers of plans the member has no
+    live subscription to) or the member has too few points; nothing is written then.
     """
     now = now or timezone.now()
     membership = ledger.lock_memberships(member, [reward.program])[reward.program_id]
@@ -95,12 +110,14 @@ def redeem_reward(*, member, reward, actor=None, now=None):
     if not tiers.reaches(membership, reward.minimum_tier):
         raise PointsError({"reward": _("This reward is for %(tier)s members and above.")
                            % {"tier": reward.minimum_tier.display_name()}})
+    _check_plan(membership, reward, now)
     if membership.available < reward.cost:
         raise _too_few(membership.available, reward.cost)
     redemption = _issue_code(membership, reward, points=reward.cost, now=now)
     ledger.debit(membership, reward.cost, LedgerEntry.Kind.REDEEM, now=now, redemption=redemption,
                  actor=actor)
     ledger.save_totals(membership)
+    signals.reward_redeemed.send(sender=Redemption, redemption=redemption)
     return redemption
 
 

@@ -3,7 +3,6 @@
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -12,8 +11,9 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.services import log_staff_action
 
-from . import campaigns, ledger, offers, signals, subscriptions, tiers
-from .models import EarningRule, LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
+from . import campaigns, config, ledger, offers, signals, subscriptions, tiers
+from .business import shop_currency
+from .models import LedgerEntry, PointLot, Program, Purchase, PurchaseItem, Refund
 from .money import parse_amount
 
 # A line's quantity fits the column: seven whole digits and three decimals.
@@ -22,18 +22,6 @@ MAX_QUANTITY = Decimal("10000000")
 
 class PurchaseConflict(ValidationError):
     """The receipt number was used before for a different purchase or refund."""
-
-
-def programs_with_rules_at(when):
-    """The active programs that have an earning rule in force at `when`, each with that rule as
-    `.rule`, in id order. One query: the purchase path runs it on every purchase."""
-    programs = {}
-    for rule in (EarningRule.objects.filter(program__is_active=True, effective_from__lte=when)
-                 .select_related("program").order_by("program_id", "-effective_from", "-version")):
-        if rule.program_id not in programs:
-            rule.program.rule = rule
-            programs[rule.program_id] = rule.program
-    return list(programs.values())
 
 
 def points_for(program, rule, amount, multiplier=1, parts=None):
@@ -55,9 +43,10 @@ def preview_points(program, *, amount, lines, store, when, tier=None):
     """What a sample basket would earn in `program` on `when` for a member in `tier`: (points,
     the basket's parts with their campaigns). The same reckoning as a real purchase, but with
     nothing written; a paid plan's multiplier is left out."""
-    rule = next((p.rule for p in programs_with_rules_at(when) if p.pk == program.pk), None)
-    parts = campaigns.basket_parts(amount, lines, campaigns.campaigns_in_force(
-        program, store=store, when=when, tier=tier))
+    snapshot = config.snapshot()
+    rule = next((p.rule for p in snapshot.programs_with_rules_at(when) if p.pk == program.pk), None)
+    parts = campaigns.basket_parts(amount, lines, snapshot.campaigns_in_force(
+        program.pk, store=store, when=when, tier=tier))
     return points_for(program, rule, amount, tier.multiplier if tier else 1, parts), parts
 
 
@@ -90,10 +79,10 @@ def _read_items(items, currency):
 
 
 def _check_currency(currency):
-    currency = (currency or settings.SHOP_CURRENCY).upper()
-    if currency != settings.SHOP_CURRENCY:
+    currency = (currency or shop_currency()).upper()
+    if currency != shop_currency():
         raise ValidationError({"currency": _("This shop takes %(currency)s only.")
-                               % {"currency": settings.SHOP_CURRENCY}})
+                               % {"currency": shop_currency()}})
     return currency
 
 
@@ -146,11 +135,12 @@ def _repeat(existing, member, amount):
 @transaction.atomic
 def _write_purchase(*, store, member, external_id, amount, currency, occurred_at, lines, actor,
                     referral_code, now):
-    programs = programs_with_rules_at(occurred_at)
+    snapshot = config.snapshot()
+    programs = snapshot.programs_with_rules_at(occurred_at)
     memberships = ledger.lock_memberships(member, programs)
     # Under the lock, a repeat of this member's purchase has committed already, so looking is
     # enough; no savepoint is needed around the insert.
-    existing = Purchase.objects.filter(store=store, external_id=external_id)[:1]
+    existing = Purchase.objects.filter(store=store, external_id=external_id).order_by()[:1]
     if existing:
         return _repeat(existing[0], member, amount), False
     purchase = Purchase.objects.create(
@@ -164,12 +154,19 @@ def _write_purchase(*, store, member, external_id, amount, currency, occurred_at
     earned = {}
     for program in programs:
         membership = memberships[program.pk]
-        grants = offers.usable_grants(member, program, occurred_at)
-        parts = campaigns.basket_parts(amount, lines, campaigns.campaigns_in_force(
-            program, store=store, when=occurred_at, tier=membership.tier)
+        program_tiers = snapshot.tiers.get(program.pk, [])
+        if membership.tier_id:
+            membership.tier = next(t for t in program_tiers if t.pk == membership.tier_id)
+        # The snapshot says when no offer or plan can apply: most purchases need not look.
+        grants = (offers.usable_grants(member, program, occurred_at)
+                  if snapshot.offers_possible(program.pk, occurred_at) else [])
+        plan_multiplier = (subscriptions.plan_multiplier(membership, occurred_at)
+                           if program.pk in snapshot.programs_with_plans else 1)
+        parts = campaigns.basket_parts(amount, lines, snapshot.campaigns_in_force(
+            program.pk, store=store, when=occurred_at, tier=membership.tier)
             + [grant.offer for grant in grants])
-        points = points_for(program, program.rule, amount, tiers.earning_multiplier(membership)
-                            * subscriptions.plan_multiplier(membership, occurred_at), parts)
+        points = points_for(program, program.rule, amount,
+                            tiers.earning_multiplier(membership) * plan_multiplier, parts)
         if points > 0:
             pending_until = now + timedelta(days=program.pending_days) if program.pending_days else None
             ledger.credit(membership, points, LedgerEntry.Kind.EARN, now=now,
@@ -179,10 +176,11 @@ def _write_purchase(*, store, member, external_id, amount, currency, occurred_at
             ledger.save_totals(membership)
             earned[program.slug] = points
             offers.use_grants(grants, parts, purchase, now)
-        tiers.upgrade_if_qualified(membership, now)
+        tiers.upgrade_if_qualified(membership, program_tiers, now)
     purchase.points_earned = dict(sorted(earned.items()))
-    responses = signals.purchase_recorded.send(sender=Purchase, purchase=purchase, actor=actor,
-                                               referral_code=(referral_code or "").strip())
+    responses = signals.purchase_recorded.send(
+        sender=Purchase, purchase=purchase, actor=actor,
+        referral_code=(referral_code or "").strip(), config=snapshot)
     # A receiver may answer with a message for the cashier (a referral code not accepted, say);
     # the till shows them beside its own.
     purchase.notices = [response for _receiver, response in responses if isinstance(response, str)]

@@ -55,3 +55,8 @@ CODE_LOOKUPS = RateLimit("redemption-code", limit=30, window=60)
 # till has no reason to get 30 codes wrong in ten minutes, and one person's mistakes do not lock
 # out the rest of the store (nor the store's API key).
 TILL_CODE_LOOKUPS = RateLimit("till-redemption-code", limit=30, window=600)
+# Till searches and member pages that find no member, per member of staff: member numbers are
+# not secret, but walking through them to collect names and balances should be slow.
+TILL_MEMBER_LOOKUPS = RateLimit("till-member-lookup", limit=30, window=600)
+# Member numbers the API looked up and found no member for, per store (GET /members/<number>).
+MEMBER_LOOKUPS = RateLimit("member-lookup", limit=60, window=60)

@@ -36,7 +36,8 @@ def send_expiry_reminders(*, now=None):
     for program in Program.objects.filter(is_active=True):
         window_end = now + timedelta(days=program.expiry_reminder_days)
         # Catalog order reversed: the most expensive rewards first, stock left.
-        rewards = list(available_rewards(now=now).filter(program=program, minimum_tier__isnull=True)
+        rewards = list(available_rewards(now=now)
+                       .filter(program=program, minimum_tier__isnull=True, plans__isnull=True)
                        .exclude(stock=0).order_by("-cost", "name", "pk"))
         due = list(
             PointLot.objects.filter(membership__program=program, remaining__gt=0, is_pending=False,

@@ -1,10 +1,10 @@
 """Reads of the programs core."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection, models
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Replace, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 from . import tiers
 from .member_numbers import is_valid_member_number
 from .models import (
+    EarningRule,
     LedgerEntry,
     Member,
     Membership,
+    Plan,
     PointLot,
     Program,
     Purchase,
@@ -22,9 +24,10 @@ from .models import (
     Refund,
     Reward,
     Store,
+    Subscription,
     Tier,
 )
-from .points import normalise_code
+from .points import normalise_code, plan_names
 
 
 def member_for_user(user):
@@ -104,7 +107,8 @@ def member_by_number(number):
     number = "".join(str(number or "").split()).replace("-", "")
     if not number.isdigit():
         return None
-    return open_members().filter(number=number).first()
+    # The number is unique: no ordering to build.
+    return next(iter(open_members().filter(number=number).order_by()[:1]), None)
 
 
 def member_by_reference(reference):
@@ -115,60 +119,61 @@ def member_by_reference(reference):
     return member_by_number(reference)
 
 
-def _end_of_local_day(moment):
-    day = timezone.localdate(moment)
-    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-
-
 def member_programs(member):
     """The member's standing in each program: every active program, and any other they hold
     points in. A list of dicts with the program, balance, available, pending, owed (points a
-    refund took back after they were spent) and the points expiring next ({"points", "date"} in
-    the shop's time zone, or None).
+    refund took back after they were spent), the points expiring next and the pending points
+    that become spendable first (each {"points", "date"} in the shop's time zone, or None).
 
-    Four queries whatever the number of lots: memberships, programs, and two over the lots.
+    Three queries whatever the number of lots: memberships, programs, and the live lots summed
+    by membership and local day.
     """
     memberships = {m.program_id: m for m in
                    Membership.objects.filter(member=member).select_related("program", "tier")}
     programs = {p.pk: p for p in Program.objects.filter(is_active=True)}
     programs.update({m.program_id: m.program for m in memberships.values()})
 
-    live = PointLot.objects.filter(membership__member=member, remaining__gt=0,
-                                   expires_at__isnull=False)
-    soonest = dict(live.values("membership_id").annotate(first=Min("expires_at"))
-                   .values_list("membership_id", "first"))
-    expiring = {}
-    if soonest:
-        # Everything that expires on the same (local) day as the soonest lot counts as "next".
-        same_day = Q()
-        for membership_id, first in soonest.items():
-            same_day |= Q(membership_id=membership_id, expires_at__lt=_end_of_local_day(first))
-        expiring = dict(live.filter(same_day).values("membership_id")
-                        .annotate(points=Sum("remaining")).values_list("membership_id", "points"))
+    # Days are counted in the shop's time zone (the active one): a lot expiring at 23:00 and
+    # one at 01:00 the next morning are on different days.
+    expiring, pending_next = {}, {}
+    for row in (PointLot.objects.filter(membership__member=member, remaining__gt=0)
+                .annotate(expires=TruncDate("expires_at"), available=TruncDate("available_at"))
+                .values("membership_id", "is_pending", "expires", "available")
+                .annotate(points=Sum("remaining")).order_by()):
+        if row["expires"] is not None:
+            _add_to_first_day(expiring, row["membership_id"], row["expires"], row["points"])
+        if row["is_pending"]:
+            _add_to_first_day(pending_next, row["membership_id"], row["available"], row["points"])
 
     standing = []
     for program in sorted(programs.values(), key=lambda p: (p.name, p.pk)):
         membership = memberships.get(program.pk)
-        next_expiry = None
-        if membership is not None and membership.pk in soonest:
-            next_expiry = {"points": expiring.get(membership.pk, 0),
-                           "date": timezone.localdate(soonest[membership.pk])}
         standing.append({
             "program": program,
             "balance": membership.balance if membership else 0,
             "available": membership.available if membership else 0,
             "pending": membership.pending if membership else 0,
             "owed": membership.points_owed if membership else 0,
-            "expiring_next": next_expiry,
+            "expiring_next": expiring.get(membership.pk) if membership else None,
+            "pending_next": pending_next.get(membership.pk) if membership else None,
             "tier": membership.tier if membership else None,
         })
     return standing
 
 
+def _add_to_first_day(firsts, key, day, points):
+    """Keep in `firsts[key]` the points of the earliest `day` seen: {"points", "date"}."""
+    first = firsts.get(key)
+    if first is None or day < first["date"]:
+        firsts[key] = {"points": points, "date": day}
+    elif day == first["date"]:
+        first["points"] += points
+
+
 def balances_by_program(member):
     """{program slug: balance} over the programs the member holds points in."""
-    return dict(Membership.objects.filter(member=member)
-                .values_list("program__slug", "balance").order_by("program__slug"))
+    return dict(sorted(Membership.objects.filter(member=member).order_by()
+                       .values_list("program__slug", "balance")))
 
 
 def points_earned_by_purchase(purchase):
@@ -223,31 +228,21 @@ def redemption_by_code(code):
 
 
 def points_overview(member, *, now=None):
-    """member_programs(member), each with `pending_next` added: the pending points that become
-    spendable first ({"points", "date"} in the shop's time zone, or None), and `affordable`: how
-    many rewards of the program the member can redeem now (their tier allowing).
+    """member_programs(member), each with `affordable` added: how many rewards of the program
+    the member can redeem now (their tier and plans allowing).
 
-    Six queries whatever the data: member_programs' four, the pending lots, the rewards.
+    Five queries whatever the data: member_programs' three, the rewards and the plan-only
+    rewards the member cannot redeem.
     """
     now = now or timezone.now()
     standing = member_programs(member)
-    pending_days = (
-        PointLot.objects.filter(membership__member=member, is_pending=True, remaining__gt=0)
-        .annotate(day=TruncDate("available_at"))
-        .values("membership__program_id", "day").annotate(points=Sum("remaining"))
-        .order_by("membership__program_id", "day")
-    )
-    pending_next = {}
-    for row in pending_days:
-        pending_next.setdefault(row["membership__program_id"],
-                                {"points": row["points"], "date": row["day"]})
     costs = {}
-    for program_id, cost, stock, rank in available_rewards(now=now).values_list(
-            "program_id", "cost", "stock", "minimum_tier__rank"):
-        if stock != 0:
+    plan_locked = set(plan_locked_rewards(member, now=now))
+    for reward_id, program_id, cost, stock, rank in available_rewards(now=now).values_list(
+            "pk", "program_id", "cost", "stock", "minimum_tier__rank"):
+        if stock != 0 and reward_id not in plan_locked:
             costs.setdefault(program_id, []).append((cost, rank))
     for row in standing:
-        row["pending_next"] = pending_next.get(row["program"].pk) if row["pending"] else None
         tier_rank = row["tier"].rank if row["tier"] else -1
         row["affordable"] = sum(cost <= row["available"] and (rank is None or rank <= tier_rank)
                                 for cost, rank in costs.get(row["program"].pk, []))
@@ -305,17 +300,24 @@ def entry_cause(entry):
     return entry.get_kind_display()
 
 
-def _catalog_row(reward, available, tier_rank):
+def _catalog_row(reward, available, membership):
     in_stock = reward.stock is None or reward.stock > 0
     missing = max(reward.cost - available, 0)
-    # A reward for a higher tier is shown, with the tier it needs, but cannot be redeemed.
-    tier_locked = reward.minimum_tier is not None and reward.minimum_tier.rank > tier_rank
+    # A reward for a higher tier, or for a plan's subscribers, is shown with what it needs,
+    # but cannot be redeemed.
+    tier_locked = (reward.minimum_tier is not None
+                   and reward.minimum_tier.rank > _tier_rank(membership))
+    plans = list(reward.plans.all())
+    plan_locked = bool(plans) and (membership is None or membership.benefit_plan_id not in
+                                   {plan.pk for plan in plans})
     return {
         "reward": reward,
         "in_stock": in_stock,
         "affordable": missing == 0,
         "tier_locked": tier_locked,
-        "can_redeem": in_stock and missing == 0 and not tier_locked,
+        "plans": plan_names(plans) if plans else "",
+        "plan_locked": plan_locked,
+        "can_redeem": in_stock and missing == 0 and not tier_locked and not plan_locked,
         "missing": missing,
         # Whole per cent, integer arithmetic: how far the member is towards this reward.
         "progress": min(max(available, 0) * 100 // reward.cost, 100),
@@ -326,18 +328,37 @@ def reward_catalog(member, *, now=None):
     """The rewards the member can redeem now (active, within their dates), per program, each
     with what the member can do: a list of {"program", "available", "rewards": [row]}, where a
     row is {"reward", "in_stock", "affordable", "tier_locked" (for a higher tier than the
-    member's), "can_redeem", "missing" (points still needed), "progress" (0-100)}. Two queries
-    whatever the size of the catalog."""
-    memberships = {m.program_id: m for m in
-                   Membership.objects.filter(member=member).select_related("tier")}
+    member's), "plans" (the plans a plan-only reward is for, in words, or ""), "plan_locked"
+    (for subscribers of plans the member has no live subscription to), "can_redeem", "missing"
+    (points still needed), "progress" (0-100)}. Three queries whatever the size of the
+    catalog."""
+    now = now or timezone.now()
+    memberships = {m.program_id: m for m in _memberships_with_plan(member, now)}
     catalog = {}
-    for reward in available_rewards(now=now):
+    for reward in available_rewards(now=now).prefetch_related("plans"):
         membership = memberships.get(reward.program_id)
         points = membership.available if membership else 0
         group = catalog.setdefault(reward.program_id, {
             "program": reward.program, "available": points, "rewards": []})
-        group["rewards"].append(_catalog_row(reward, points, _tier_rank(membership)))
+        group["rewards"].append(_catalog_row(reward, points, membership))
     return list(catalog.values())
+
+
+def _memberships_with_plan(member, now):
+    """The member's memberships with their tier and `benefit_plan_id`: the plan of the
+    subscription whose benefits apply now (one at most per membership), or None."""
+    plan = Subscription.objects.giving_benefits(now).filter(membership=OuterRef("pk"))
+    return Membership.objects.filter(member=member).select_related("tier").annotate(
+        benefit_plan_id=Subquery(plan.values("plan_id")[:1]))
+
+
+def plan_locked_rewards(member, *, now=None):
+    """Ids of the plan-only rewards the member cannot redeem now: none of their plans is one
+    the member has a subscription to whose benefits apply. One query."""
+    now = now or timezone.now()
+    theirs = Subscription.objects.giving_benefits(now).filter(membership__member=member)
+    return (Reward.objects.filter(plans__isnull=False)
+            .exclude(plans__subscriptions__in=theirs).values_list("pk", flat=True).distinct())
 
 
 def _tier_rank(membership):
@@ -351,12 +372,12 @@ def catalog_reward(member, reward_id, *, now=None):
         reward_id = int(reward_id)
     except (TypeError, ValueError):
         return None
-    reward = available_rewards(now=now).filter(pk=reward_id).first()
+    now = now or timezone.now()
+    reward = available_rewards(now=now).prefetch_related("plans").filter(pk=reward_id).first()
     if reward is None:
         return None
-    membership = (Membership.objects.filter(member=member, program=reward.program_id)
-                  .select_related("tier").first())
-    row = _catalog_row(reward, membership.available if membership else 0, _tier_rank(membership))
+    membership = _memberships_with_plan(member, now).filter(program=reward.program_id).first()
+    row = _catalog_row(reward, membership.available if membership else 0, membership)
     row["available"] = membership.available if membership else 0
     return row
 
@@ -646,3 +667,32 @@ def active_tiers():
     """Every tier of the active programs, with its program, by program name and rank."""
     return list(Tier.objects.filter(program__is_active=True).select_related("program")
                 .order_by("program__name", "program_id", "rank"))
+
+
+def needs_first_run_setup():
+    """True while the shop has no store or no program: the first-run setup is not done."""
+    return not (Store.objects.exists() and Program.objects.exists())
+
+
+COUNTER_REWARDS = 3
+
+
+def counter_rules(program, at=None):
+    """What a poster at the counter says about `program`: the earning rule in force, the
+    cheapest rewards, the tiers and the paid plans. Four queries."""
+    at = at or timezone.now()
+    return {
+        "program": program,
+        "rule": (EarningRule.objects.filter(program=program, effective_from__lte=at)
+                 .order_by("-effective_from", "-version").first()),
+        "rewards": list(Reward.objects.filter(program=program, is_active=True, minimum_tier=None)
+                        .order_by("cost", "name")[:COUNTER_REWARDS]),
+        "tiers": list(Tier.objects.filter(program=program).order_by("rank")),
+        "plans": list(Plan.objects.filter(program=program, is_active=True).order_by("price")),
+    }
+
+
+def signup_store(code):
+    """The active store a sign-up came through (a poster's or an embedded form's `store`), or None."""
+    code = (code or "").strip()
+    return Store.objects.filter(code=code, is_active=True).first() if code else None

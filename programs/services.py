@@ -8,6 +8,7 @@ from . import signals
 # own modules; they are re-exported here so that views, the API, commands and tasks have one
 # place to call.
 from .api_keys import create_api_key, note_api_key_used, revoke_api_key
+from .business import save_business_profile
 from .customers import close_member, find_or_enrol_customer
 from .imports import ImportRefused, import_customers
 from .member_numbers import is_valid_member_number, luhn_check_digit, new_member_number
@@ -26,6 +27,7 @@ from .points import (
     release_pending_points,
     use_redemption,
 )
+from .program_templates import add_stores, create_program_from_template
 from .purchases import PurchaseConflict, record_purchase, refund_purchase
 from .reminders import send_expiry_reminders
 from .tiers import set_member_tier
@@ -64,11 +66,35 @@ def enrol_member(*, user, store=None, joined_at=None, source="portal", referral_
 
 
 __all__ = [
-    "ImportRefused", "PointsError", "PurchaseConflict", "adjust_points", "cancel_redemption",
-    "change_earning_rule", "close_member", "create_api_key", "enrol_member", "expire_points",
-    "find_or_enrol_customer", "grant_points", "grant_reward", "import_customers", "is_valid_member_number",
-    "luhn_check_digit", "new_member_number",
-    "normalise_code", "note_api_key_used", "pay_with_points", "record_purchase", "redeem_reward",
-    "refund_purchase", "release_pending_points", "revoke_api_key", "send_expiry_reminders",
-    "set_member_tier", "use_redemption",
+    "ImportRefused",
+    "PointsError",
+    "PurchaseConflict",
+    "add_stores",
+    "adjust_points",
+    "cancel_redemption",
+    "change_earning_rule",
+    "close_member",
+    "create_api_key",
+    "create_program_from_template",
+    "enrol_member",
+    "expire_points",
+    "find_or_enrol_customer",
+    "grant_points",
+    "grant_reward",
+    "import_customers",
+    "is_valid_member_number",
+    "luhn_check_digit",
+    "new_member_number",
+    "normalise_code",
+    "note_api_key_used",
+    "pay_with_points",
+    "record_purchase",
+    "redeem_reward",
+    "refund_purchase",
+    "release_pending_points",
+    "revoke_api_key",
+    "save_business_profile",
+    "send_expiry_reminders",
+    "set_member_tier",
+    "use_redemption",
 ]

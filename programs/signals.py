@@ -21,7 +21,9 @@ member_enrolled = Signal()
 referral_code_given = Signal()
 
 # A purchase was recorded for the first time (never for a repeat). Arguments: purchase,
-# actor (the cashier, or None for the API), referral_code (typed at the till, or "").
+# actor (the cashier, or None for the API), referral_code (typed at the till, or ""), config
+# (the programs.config.Snapshot the purchase was reckoned with; values an app registered
+# there are in its `extra`).
 purchase_recorded = Signal()
 
 # A refund was recorded for the first time. Arguments: refund (with .purchase), actor.
@@ -41,3 +43,20 @@ collect_member_data = Signal()
 # Receivers anonymise or delete their own rows about the person; they keep what a total depends
 # on (points, counts), as the ledger does.
 member_closing = Signal()
+
+# Points were added to or taken from a membership by one move: a purchase, a bonus, a staff
+# adjustment, a reward, a payment with points, a refund, a cancelled code. Sent by the ledger's
+# credit, debit and restore, so that no single move is missed whichever service made it; not
+# sent by the set-based jobs that write thousands of entries at once (expiry, an import's
+# opening balances). Arguments: entry (the LedgerEntry; entry.membership has its program).
+points_changed = Signal()
+
+# A member spent points on a reward and got its code (programs.services.redeem_reward; not for
+# a reward given free). Sent after the points were taken. Arguments: redemption (with .reward
+# and .membership).
+reward_redeemed = Signal()
+
+# Members moved from one tier to another (or into or out of every tier): a purchase's upgrade,
+# a change by staff, or the scheduled re-evaluation, which moves many at once. Arguments:
+# changes (a list of TierChange rows).
+tier_changed = Signal()

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .business import shop_currency
 from .models import Member, Plan, StripeEvent, Subscription
 from .money import minor_unit
 from .subscriptions import (
@@ -41,6 +42,16 @@ def _minor_units(amount, currency):
     return int(amount.scaleb(minor_unit(currency)))
 
 
+def _price_data(plan):
+    """What Stripe charges each period for `plan` (Checkout and plan changes alike)."""
+    return {
+        "currency": shop_currency().lower(),
+        "unit_amount": _minor_units(plan.price, shop_currency()),
+        "product_data": {"name": plan.name},
+        "recurring": {"interval": plan.period},
+    }
+
+
 def start_checkout(*, member, plan, success_url, cancel_url):
     """A Stripe Checkout page for joining `plan`; returns its address. The member and plan ride
     along as metadata of the Stripe subscription, so its first invoice can start ours."""
@@ -60,12 +71,7 @@ def start_checkout(*, member, plan, success_url, cancel_url):
         client_reference_id=member.number,
         metadata=metadata,
         subscription_data={"metadata": metadata},
-        line_items=[{"quantity": 1, "price_data": {
-            "currency": settings.SHOP_CURRENCY.lower(),
-            "unit_amount": _minor_units(plan.price, settings.SHOP_CURRENCY),
-            "product_data": {"name": plan.name},
-            "recurring": {"interval": plan.period},
-        }}],
+        line_items=[{"quantity": 1, "price_data": _price_data(plan)}],
         success_url=success_url,
         cancel_url=cancel_url,
     )
@@ -77,6 +83,42 @@ def cancel_online(subscription):
     harmlessly). Raises stripe.StripeError when Stripe cannot be reached."""
     stripe.Subscription.modify(subscription.stripe_subscription_id, cancel_at_period_end=True,
                                api_key=settings.STRIPE_SECRET_KEY)
+
+
+def charge_next_period_for(subscription, plan):
+    """Have Stripe charge `plan`'s price from the subscription's next invoice on, with nothing
+    prorated: a plan change takes effect at the renewal (docs/plans.md). Raises
+    SubscriptionError, saying to try again, when Stripe cannot be reached."""
+    try:
+        online = stripe.Subscription.retrieve(subscription.stripe_subscription_id,
+                                              api_key=settings.STRIPE_SECRET_KEY)
+        stripe.Subscription.modify(
+            subscription.stripe_subscription_id, proration_behavior="none",
+            items=[{"id": online["items"]["data"][0]["id"], "price_data": _price_data(plan)}],
+            metadata={"patron_member": subscription.membership.member.number,
+                      "patron_plan": str(plan.pk)},
+            api_key=settings.STRIPE_SECRET_KEY)
+    except stripe.StripeError as error:
+        logger.exception("Stripe plan change failed for subscription %s", subscription.pk)
+        raise SubscriptionError(_("The plan could not be changed with the payment provider; "
+                                  "nothing has changed. Please try again later.")) from error
+
+
+def stop_online_now(subscription):
+    """Cancel the Stripe subscription at once, for a member closing their account: no further
+    invoice, nothing prorated or refunded. One Stripe no longer knows is stopped already.
+    Raises SubscriptionError, saying to try again, when Stripe cannot be reached."""
+    try:
+        stripe.Subscription.cancel(subscription.stripe_subscription_id, prorate=False,
+                                   invoice_now=False, api_key=settings.STRIPE_SECRET_KEY)
+    except stripe.InvalidRequestError as error:
+        if error.code != "resource_missing":
+            raise
+        logger.info("Stripe subscription %s is gone already", subscription.stripe_subscription_id)
+    except stripe.StripeError as error:
+        logger.exception("Stripe cancellation failed for subscription %s", subscription.pk)
+        raise SubscriptionError(_("Your online subscription could not be stopped with the payment "
+                                  "provider; nothing has changed. Please try again later.")) from error
 
 
 def receive_webhook(payload, signature):

@@ -9,6 +9,7 @@ and writes a SubscriptionEvent with its cause. The rules in the shop's words are
     past_due  → active (paid within the grace period), lapsed (grace over, or cancelled)
     cancelled → active (paid again), lapsed (period ended)
     lapsed    → nothing: joining again starts a new subscription
+    and any live status → lapsed when the member closes their account
 
 Services write in one transaction each and lock the subscription row first, so a till payment,
 a webhook and the hourly task never move the same subscription at once.
@@ -18,7 +19,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -28,20 +28,22 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from loyalty_site.models import EmailCategory
-from loyalty_site.services import absolute_url, queue_email
+from loyalty_site.services import absolute_url, log_staff_action, queue_email
 
 from . import ledger
-from .models import Membership, Plan, Subscription, SubscriptionEvent, SubscriptionPayment
+from .business import shop_currency
+from .models import Member, Membership, Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from .money import format_money, parse_amount, round_money
 from .points import grant_points
 
 Status = Subscription.Status
 Method = SubscriptionPayment.Method
 
+# Trialing and active go to lapsed only when the member closes their account.
 TRANSITIONS = {
     None: {Status.TRIALING, Status.ACTIVE},
-    Status.TRIALING: {Status.ACTIVE, Status.PAST_DUE, Status.CANCELLED},
-    Status.ACTIVE: {Status.ACTIVE, Status.PAST_DUE, Status.CANCELLED},
+    Status.TRIALING: {Status.ACTIVE, Status.PAST_DUE, Status.CANCELLED, Status.LAPSED},
+    Status.ACTIVE: {Status.ACTIVE, Status.PAST_DUE, Status.CANCELLED, Status.LAPSED},
     Status.PAST_DUE: {Status.ACTIVE, Status.LAPSED},
     Status.CANCELLED: {Status.ACTIVE, Status.LAPSED},
     Status.LAPSED: set(),
@@ -50,6 +52,9 @@ TRANSITIONS = {
 LIVE = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE, Status.CANCELLED)
 # A renewal may be paid this many days before the period ends; the reminder goes out then too.
 RENEWAL_DAYS = 7
+# Bounds for what staff type on the plan editor.
+MAX_TRIAL_DAYS = 365
+MAX_GRACE_DAYS = 60
 
 
 class SubscriptionError(ValidationError):
@@ -111,7 +116,11 @@ def _new_subscription(membership, plan, *, status, period_end, cause, actor, now
 
 
 def _membership(member, plan):
-    return ledger.lock_memberships(member, [plan.program])[plan.program_id]
+    membership = ledger.lock_memberships(member, [plan.program])[plan.program_id]
+    # A closed card takes no payment and no trial: a late Stripe invoice must not revive it.
+    if Member.objects.filter(pk=member.pk, closed_at__isnull=False).exists():
+        raise SubscriptionError(_("This member card is closed."))
+    return membership
 
 
 @transaction.atomic
@@ -129,6 +138,34 @@ def start_trial(*, member, plan, actor=None, now=None):
                              cause=_("Free trial started"), actor=actor, now=now)
 
 
+@transaction.atomic
+def save_plan(*, plan, actor):
+    """Create or change a plan as a manager set it up (docs/plans.md, "Setting up and changing a plan").
+
+    A new price or period applies from each subscriber's next payment: what is paid stays paid.
+    Benefits and perks apply at once; the trial to trials started from now; retiring closes the
+    plan to new subscribers and keeps those it has. Refuses (SubscriptionError, nothing saved)
+    a new price or period while members pay for the plan online: Stripe would go on charging
+    what it was given at Checkout and every renewal would be refused.
+    """
+    before = Plan.objects.select_for_update().filter(pk=plan.pk).first() if plan.pk else None
+    if before is not None and (before.price, before.period) != (plan.price, plan.period):
+        online = Subscription.objects.filter(
+            Q(plan=plan) | Q(next_plan=plan), status__in=LIVE).exclude(stripe_subscription_id="")
+        if online.exists():
+            raise SubscriptionError(
+                _("Members pay for %(plan)s online, and Stripe would go on charging them the old "
+                  "price. Keep its price and period; to charge more, retire it and set up a new "
+                  "plan.") % {"plan": before.name})
+    plan.save()
+    log_staff_action(
+        actor=actor, action="programs.plan.changed" if before else "programs.plan.created",
+        data={"plan": plan.pk, "name": plan.name, "price": str(plan.price), "period": plan.period,
+              "open": plan.is_active,
+              **({"price_before": str(before.price)} if before and before.price != plan.price else {})})
+    return plan
+
+
 def _due_plan(subscription):
     return subscription.next_plan or subscription.plan
 
@@ -136,10 +173,10 @@ def _due_plan(subscription):
 def _check_amount(plan, amount, currency):
     """The amount as a Decimal if it is exactly the plan's price in the shop's currency."""
     currency = (currency or "").upper()
-    if currency != settings.SHOP_CURRENCY:
+    if currency != shop_currency():
         raise SubscriptionError(
             _("Payments are taken in %(shop)s, not %(currency)s.")
-            % {"shop": settings.SHOP_CURRENCY, "currency": currency or "?"})
+            % {"shop": shop_currency(), "currency": currency or "?"})
     try:
         amount = parse_amount(amount, currency)
     except ValidationError as error:
@@ -227,7 +264,7 @@ def record_subscription_payment(*, member, plan, amount, currency=None, method, 
     now = now or timezone.now()
     if method not in (Method.CASH, Method.CARD, Method.STRIPE):
         raise SubscriptionError(_("Choose how the member paid."))
-    currency = (currency or settings.SHOP_CURRENCY).upper()
+    currency = (currency or shop_currency()).upper()
     membership = _membership(member, plan)
     subscription = live_subscription(membership)
     if subscription is not None:
@@ -256,7 +293,7 @@ def comp_period(*, subscription, reason, actor, now=None):
         raise SubscriptionError(_("Say why this period is given free."))
     subscription = lock_subscription(subscription)
     return _pay(subscription, plan=_due_plan(subscription), method=Method.COMP, amount=Decimal(0),
-                currency=settings.SHOP_CURRENCY, reason=reason, actor=actor, now=now)
+                currency=shop_currency(), reason=reason, actor=actor, now=now)
 
 
 @transaction.atomic
@@ -285,6 +322,33 @@ def cancel_subscription(*, subscription, actor=None, now=None, cause=None):
 
 
 @transaction.atomic
+def end_for_closed_account(*, member, now=None):
+    """The member closes their account: each live subscription ends now (lapsed), so nothing
+    more is charged or credited; what was paid is not refunded (docs/plans.md). An online one is
+    first cancelled at Stripe, at once. When Stripe cannot be reached this raises
+    SubscriptionError and the caller's transaction changes nothing: closing the account while
+    Stripe went on charging the card would be worse than trying again. Returns those ended."""
+    # Imported here: stripe_payments builds on this module.
+    from .stripe_payments import online_payments_enabled, stop_online_now
+
+    now = now or timezone.now()
+    ended = []
+    for subscription in Subscription.objects.filter(membership__member=member, status__in=LIVE):
+        subscription = lock_subscription(subscription)
+        if subscription.stripe_subscription_id:
+            if not online_payments_enabled():
+                raise SubscriptionError(_(
+                    "Your online subscription cannot be stopped while the shop has online payment "
+                    "switched off. Please ask the shop to cancel it, then close your account."))
+            stop_online_now(subscription)
+        _move(subscription, Status.LAPSED, _("Account closed by the member"), now=now)
+        subscription.next_plan = None
+        subscription.save()
+        ended.append(subscription)
+    return ended
+
+
+@transaction.atomic
 def change_plan(*, subscription, plan, actor=None, now=None):
     """Choose another plan of the same program for the next period (docs/plans.md: a change,
     up or down, takes effect at the next renewal). Choosing the current plan undoes a change."""
@@ -295,11 +359,18 @@ def change_plan(*, subscription, plan, actor=None, now=None):
     if subscription.status not in (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE):
         raise SubscriptionError(_("A cancelled or ended subscription cannot change plan."))
     if plan.pk == subscription.plan_id:
-        subscription.next_plan = None
+        next_plan = None
     elif not plan.is_active:
         raise SubscriptionError(_("%(plan)s takes no new subscribers.") % {"plan": plan.name})
     else:
-        subscription.next_plan = plan
+        next_plan = plan
+    if subscription.stripe_subscription_id and next_plan != subscription.next_plan:
+        # Imported here: stripe_payments builds on this module.
+        from .stripe_payments import charge_next_period_for
+
+        # Stripe charges the renewal: told first, so that a failure changes nothing here.
+        charge_next_period_for(subscription, next_plan or subscription.plan)
+    subscription.next_plan = next_plan
     subscription.save(update_fields=["next_plan"])
     SubscriptionEvent.objects.create(
         subscription=subscription, from_status=subscription.status, to_status=subscription.status,
@@ -312,10 +383,10 @@ def change_plan(*, subscription, plan, actor=None, now=None):
 
 
 def plan_multiplier(membership, at):
-    """The earning multiplier of the member's live plan in the program (1 without one).
-    `at` is the purchase's time: a subscription started after it gives nothing to it."""
-    multiplier = Subscription.objects.filter(
-        membership=membership, status__in=LIVE, started_at__lte=at,
+    """The earning multiplier of the member's plan in the program whose benefits apply at
+    `at`, the purchase's time (1 without one): a subscription started after it gives nothing."""
+    multiplier = Subscription.objects.giving_benefits(at).filter(
+        membership=membership, started_at__lte=at,
     ).values_list("plan__multiplier", flat=True).first()
     return multiplier or Decimal(1)
 
@@ -343,7 +414,10 @@ def credit_due_bonuses(now=None):
     """Credit the bonus of every paid period that has begun and has not had it yet."""
     now = now or timezone.now()
     credited = 0
-    due = SubscriptionPayment.objects.filter(bonus_credited_at__isnull=True, period_start__lte=now)
+    # A period paid ahead that the subscription ended before (the account closed) earns nothing.
+    due = SubscriptionPayment.objects.filter(
+        Q(subscription__ended_at__isnull=True) | Q(subscription__ended_at__gt=F("period_start")),
+        bonus_credited_at__isnull=True, period_start__lte=now)
     for payment in due.select_related("plan", "subscription__membership__member",
                                       "subscription__membership__program"):
         with transaction.atomic():
@@ -439,37 +513,50 @@ def _monthly(payment_plan_period, amount):
     return amount if payment_plan_period == Plan.Period.MONTH else amount / 12
 
 
-def subscription_figures(period_start, period_end):
-    """Figures for the dashboard over [period_start, period_end):
+def subscription_figures(period_start, period_end, subscriptions=None):
+    """Figures for the dashboard over [period_start, period_end), of every subscription or of
+    those in the queryset `subscriptions` (the dashboard's program, tier and segment):
 
     - mrr: monthly recurring revenue at period_end: what the periods paid (not given free)
       that cover that moment bring in a month (a yearly price counts one twelfth);
     - active_subscribers: subscriptions with a paid or given period covering period_end;
-    - churn_rate: of those covered at period_start, the share that lapsed before period_end
-      (None with no subscribers at the start);
+    - churn_rate: of those covered at period_start (subscribers_at_start), the share that
+      lapsed before period_end (None with no subscribers at the start);
     - revenue: money taken in the period.
     Built on receipts and the transition log, so a past period's figures do not change later.
     """
-    def covering(moment):
-        return SubscriptionPayment.objects.filter(period_start__lte=moment, period_end__gt=moment)
+    return subscription_figures_many([(period_start, period_end)], subscriptions)[0]
 
-    at_end = list(covering(period_end).values_list("subscription_id", "plan__period", "amount"))
-    mrr = sum((_monthly(period, amount) for _id, period, amount in at_end), Decimal(0))
-    at_start = set(covering(period_start).values_list("subscription_id", flat=True))
-    lapsed = set(SubscriptionEvent.objects.filter(
-        subscription_id__in=at_start, to_status=Status.LAPSED,
-        created_at__gte=period_start, created_at__lt=period_end,
-    ).values_list("subscription_id", flat=True))
-    revenue = sum(SubscriptionPayment.objects.filter(
-        created_at__gte=period_start, created_at__lt=period_end,
-    ).values_list("amount", flat=True), Decimal(0))
-    return {
-        "mrr": round_money(mrr),
-        "active_subscribers": len({row[0] for row in at_end}),
-        "churn_rate": Decimal(len(lapsed)) / len(at_start) if at_start else None,
-        "revenue": revenue,
-        "currency": settings.SHOP_CURRENCY,
-    }
+
+def subscription_figures_many(windows, subscriptions=None):
+    """subscription_figures() for each (start, end) of `windows`, in two queries for them all."""
+    since, until = min(start for start, _end in windows), max(end for _start, end in windows)
+    payments = SubscriptionPayment.objects.filter(
+        Q(period_start__lte=until, period_end__gt=since) | Q(created_at__gte=since, created_at__lt=until))
+    lapses = SubscriptionEvent.objects.filter(to_status=Status.LAPSED, created_at__gte=since,
+                                              created_at__lt=until)
+    if subscriptions is not None:
+        payments = payments.filter(subscription__in=subscriptions)
+        lapses = lapses.filter(subscription__in=subscriptions)
+    payments = list(payments.values_list("subscription_id", "plan__period", "amount", "period_start",
+                                         "period_end", "created_at"))
+    lapses = list(lapses.values_list("subscription_id", "created_at"))
+
+    def figures(start, end):
+        at_end = [row for row in payments if row[3] <= end < row[4]]
+        at_start = {row[0] for row in payments if row[3] <= start < row[4]}
+        lapsed = {pk for pk, at in lapses if pk in at_start and start <= at < end}
+        mrr = sum((_monthly(period, amount) for _id, period, amount, *_ in at_end), Decimal(0))
+        return {
+            "mrr": round_money(mrr),
+            "active_subscribers": len({row[0] for row in at_end}),
+            "subscribers_at_start": len(at_start),
+            "churn_rate": Decimal(len(lapsed)) / len(at_start) if at_start else None,
+            "revenue": sum((row[2] for row in payments if start <= row[5] < end), Decimal(0)),
+            "currency": shop_currency(),
+        }
+
+    return [figures(start, end) for start, end in windows]
 
 
 def member_receipts(member):

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from . import birthdays, offers, reminders, services, subscriptions, tiers
-from .rollups import roll_up_points
+from .rollups import roll_up_points, roll_up_purchases
 
 
 @shared_task
@@ -24,7 +24,8 @@ def send_expiry_reminders():
 
 @shared_task
 def roll_up_points_days():
-    return {"days": roll_up_points()}
+    """The dashboard's daily roll-ups: the points ledger, and purchases per member."""
+    return {"days": roll_up_points(), "purchases": roll_up_purchases()}
 
 
 @shared_task
@@ -54,6 +55,11 @@ def give_birthday_treats():
 @shared_task
 def email_offer(offer_id):
     return {"queued": offers.email_offer(offer_id)}
+
+
+@shared_task
+def email_unemailed_offers():
+    return {"queued": offers.email_unemailed_offers()}
 
 
 @shared_task

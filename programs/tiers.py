@@ -28,7 +28,7 @@ from loyalty_site.models import EmailCategory
 from loyalty_site.roles import perm
 from loyalty_site.services import absolute_url, log_staff_action, queue_email
 
-from . import ledger
+from . import ledger, signals
 from .models import LedgerEntry, Membership, Program, Purchase, Refund, Tier, TierChange
 
 ENTRY = LedgerEntry._meta.db_table
@@ -203,17 +203,18 @@ def _move(membership, tiers, target, *, reason, amount, now, actor=None):
     change = TierChange.objects.create(membership=membership, from_tier=current, to_tier=target,
                                        reason=reason, amount=amount, actor=actor, created_at=now)
     _notify(change)
+    signals.tier_changed.send(sender=TierChange, changes=[change])
     return change
 
 
-def upgrade_if_qualified(membership, now):
+def upgrade_if_qualified(membership, tiers, now):
     """Move the member up to the highest tier their window's amount reaches, at once.
 
     Call inside the transaction that holds the membership's lock, after the points are
     credited. Never moves anyone down (that is the re-evaluation's job), but a member in their
-    grace period who qualifies again keeps their tier for good. Returns the TierChange or None.
+    grace period who qualifies again keeps their tier for good. `tiers` are the program's,
+    lowest first. Returns the TierChange or None.
     """
-    tiers = program_tiers(membership.program_id)
     if not tiers:
         return None
     amount = qualifying_amount(membership, now)
@@ -336,6 +337,8 @@ def reevaluate_program(program, now):
                 for row, amount, target, reason in moves
             ])
             _notify_all(changes)
+            if changes:
+                signals.tier_changed.send(sender=TierChange, changes=changes)
             counts["grace_started"] += len(grace_starts)
             for change in changes:
                 up = change.to_tier is not None and (

@@ -8,11 +8,12 @@ class ReferralsConfig(AppConfig):
 
     def ready(self):
         # The core announces sign-ups, purchases and refunds; it never imports referrals.
-        from programs import signals
+        from programs import config, signals
         from programs.badges import register_badge
 
         from . import metrics, receivers, selectors
 
+        config.register(receivers.REFERRAL_PROGRAMS, selectors.programs_with_referrals)
         signals.member_enrolled.connect(receivers.member_enrolled, dispatch_uid="referrals.enrolled")
         signals.referral_code_given.connect(receivers.referral_code_given,
                                             dispatch_uid="referrals.code_given")

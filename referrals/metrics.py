@@ -42,7 +42,7 @@ def _referral_rows(period):
             referrals = referrals.filter(friend__joined_store=period.store)
         if period.program is not None:
             referrals = referrals.filter(program=period.program)
-        period.shared["referral_rows"] = list(referrals.annotate(
+        period.shared["referral_rows"] = list(period.narrow(referrals, "friend").annotate(
             converted=Q(CONVERTED)).values_list("created_at", "friend_id", "converted"))
     return period.shared["referral_rows"]
 
@@ -71,7 +71,7 @@ def _revenue_rows(period):
                                             occurred_at__lt=until)
         if period.store is not None:
             purchases = purchases.filter(store=period.store)
-        period.shared["referred_purchase_rows"] = list(purchases.annotate(
+        period.shared["referred_purchase_rows"] = list(period.narrow(purchases).annotate(
             refunded=Coalesce(Sum("refunds__amount"), Decimal(0))).values_list(
             "occurred_at", "amount", "refunded"))
     return period.shared["referred_purchase_rows"]

@@ -9,6 +9,9 @@ from django.contrib import messages
 from . import selectors, services
 from .models import Source
 
+# The key of selectors.programs_with_referrals in the earning configuration's snapshot.
+REFERRAL_PROGRAMS = "referrals.programs"
+
 # Where programs.services.enrol_member was called from, as a referral's source.
 ENROLMENT_SOURCES = {"api": Source.API, "till": Source.TILL}
 
@@ -34,13 +37,14 @@ def referral_code_given(sender, *, member, referral_code, store=None, source="",
                               source=ENROLMENT_SOURCES.get(source, Source.API))
 
 
-def purchase_recorded(sender, *, purchase, actor=None, referral_code="", **kwargs):
+def purchase_recorded(sender, *, purchase, config, actor=None, referral_code="", **kwargs):
     notices = []
     if referral_code:
         notices.append(services.attribute(friend=purchase.member, code=referral_code,
                                           source=Source.TILL, actor=actor, store=purchase.store,
                                           purchase=purchase, now=purchase.recorded_at))
-    notices += services.qualify(purchase=purchase, now=purchase.recorded_at)
+    if config.extra[REFERRAL_PROGRAMS]:
+        notices += services.qualify(purchase=purchase, now=purchase.recorded_at)
     return " ".join(notices) or None
 
 

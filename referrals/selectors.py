@@ -44,6 +44,12 @@ def active_settings():
                 .select_related("program").order_by("program_id"))
 
 
+def programs_with_referrals():
+    """The ids of programs with referral settings: without any, no purchase can qualify a
+    referral. Kept in the earning configuration's snapshot (programs.config)."""
+    return frozenset(ReferralProgramSettings.objects.values_list("program_id", flat=True))
+
+
 def cookie_days():
     """How long a share link is remembered: the longest window of the running programs."""
     return max((s.cookie_days for s in active_settings()), default=DEFAULT_COOKIE_DAYS)

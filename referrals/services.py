@@ -10,8 +10,9 @@ import secrets
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from loyalty_site.services import log_staff_action
 from programs.models import Membership
@@ -19,7 +20,7 @@ from programs.points import CODE_ALPHABET, normalise_code
 from programs.ratelimit import RateLimit
 from programs.services import PointsError, grant_points, grant_reward
 
-from . import rules, selectors
+from . import rules, selectors, signals
 from .models import (
     Reason,
     Referral,
@@ -184,6 +185,9 @@ def attribute(*, friend, code, source, request=None, actor=None, store=None, pur
         made.append(referral)
     if not made:
         return rules.message_for(skipped)
+    if source in (Source.LINK, Source.SIGNUP):
+        # The newcomer reads this right after signing up: spoken to them, not about them.
+        return _("Referral code accepted: %(name)s invited you.") % {"name": rules.short_name(referrer)}
     return _("Referral code accepted: %(name)s brought this customer.") % {
         "name": rules.short_name(referrer)}
 
@@ -216,7 +220,8 @@ def _refuse(referral, reason, now, *, source=""):
               friend=referral.friend, referral=referral, now=now)
 
 
-@transaction.atomic
+# Inside the purchase's transaction on every purchase: a savepoint would cost two more round trips.
+@transaction.atomic(savepoint=False)
 def qualify(*, purchase, now=None):
     """Qualify the buyer's open referrals with this purchase where it meets their program's
     minimum within its window. The review period starts; the payout task pays after it.
@@ -251,7 +256,9 @@ def qualify(*, purchase, now=None):
             referral.status = Referral.Status.QUALIFIED
             fields.append("status")
         referral.save(update_fields=fields)
-        messages.append(_("This purchase qualifies the referral by %(name)s.")
+        if referral.status == Referral.Status.QUALIFIED:
+            signals.referral_qualified.send(sender=Referral, referral=referral)
+        messages.append(_("The referral by %(name)s qualifies with this purchase.")
                         % {"name": rules.short_name(referral.referrer)})
     return messages
 
@@ -281,6 +288,8 @@ def decide(*, referral, approve, actor=None, now=None):
     if approve:
         referral.status = Referral.Status.QUALIFIED if referral.purchase_id else Referral.Status.JOINED
         referral.save(update_fields=["status", "decided_by", "decided_at"])
+        if referral.status == Referral.Status.QUALIFIED:
+            signals.referral_qualified.send(sender=Referral, referral=referral)
     else:
         referral.save(update_fields=["decided_by", "decided_at"])
         _refuse(referral, Reason.REJECTED if actor else Reason.REVIEW_DEADLINE, now)
@@ -290,6 +299,18 @@ def decide(*, referral, approve, actor=None, now=None):
                          data={"referral": referral.pk, "referrer": referral.referrer.number,
                                "friend": referral.friend.number})
     return referral
+
+
+# The reasons stay on the ledger entries, where the member reads them in their points history.
+REFERRER_REASON = gettext_lazy("Referral: %(name)s joined")
+FRIEND_REASON = gettext_lazy("Welcome: referred by %(name)s")
+MILESTONE_REASON = gettext_lazy("Referral milestone: %(count)s friends")
+
+
+def _reason(member, reason, **values):
+    # The payout runs in the worker, in the shop's language; the member reads it in theirs.
+    with translation.override(member.user.language):
+        return str(reason) % values
 
 
 def _grant(member, program, points, reward, cause_key, reason, now):
@@ -323,11 +344,11 @@ def pay_referral(*, referral, now=None):
     if settings.rewards_referrer():
         _grant(referral.referrer, program, settings.referrer_points, settings.referrer_reward,
                f"referral:{referral.pk}:referrer",
-               _("Referral: %(name)s joined") % {"name": rules.short_name(referral.friend)}, now)
+               _reason(referral.referrer, REFERRER_REASON, name=rules.short_name(referral.friend)), now)
     if settings.rewards_friend():
         _grant(referral.friend, program, settings.friend_points, settings.friend_reward,
                f"referral:{referral.pk}:friend",
-               _("Welcome: referred by %(name)s") % {"name": rules.short_name(referral.referrer)}, now)
+               _reason(referral.friend, FRIEND_REASON, name=rules.short_name(referral.referrer)), now)
     referral.status = Referral.Status.REWARDED
     referral.rewarded_at = now
     referral.save(update_fields=["status", "rewarded_at"])
@@ -337,7 +358,7 @@ def pay_referral(*, referral, now=None):
         if rewarded % settings.milestone_every == 0:
             grant_points(member=referral.referrer, program=program, points=settings.milestone_points,
                          cause_key=f"referral:{referral.pk}:milestone", now=now,
-                         reason=_("Referral milestone: %(count)s friends") % {"count": rewarded})
+                         reason=_reason(referral.referrer, MILESTONE_REASON, count=rewarded))
     return referral
 
 

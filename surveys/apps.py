@@ -7,12 +7,13 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys")
 
     def ready(self):
-        from programs import signals
+        from programs import config, signals
         from programs.badges import register_badge
         from programs.segments import register_segment_filter
 
-        from . import metrics, receivers, selectors
+        from . import metrics, receivers, selectors, services
 
+        config.register(receivers.AFTER_PURCHASE_SURVEYS, services.after_purchase_surveys)
         signals.purchase_recorded.connect(receivers.invite_after_purchase,
                                           dispatch_uid="surveys.invite_after_purchase")
         signals.collect_member_data.connect(receivers.collect_member_data,

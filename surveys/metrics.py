@@ -20,9 +20,9 @@ from . import scoring, selectors
 def _reader(kind):
     def compute(period):
         windows = [period, period.previous(), *period.buckets()]
-        answers = selectors.confirmed_answers(
+        answers = period.narrow(selectors.confirmed_answers(
             kind=kind, period_start=min(w.since for w in windows),
-            period_end=max(w.until for w in windows), store=period.store)
+            period_end=max(w.until for w in windows), store=period.store), "invitation__member")
         rows = list(answers.order_by().values_list(
             "invitation__confirmed_at", "invitation_id", "question", "value"))
 

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from programs.business import shop_name
 from programs.models import Member, Program, Purchase, Store
 
 from . import scoring
@@ -110,7 +111,7 @@ class Survey(models.Model):
     def questions(self):
         """[(key, text, (lowest, highest))] in the order asked."""
         return [
-            (key, QUESTION_TEXTS[(self.kind, key)].format(shop=settings.SHOP_NAME), scale)
+            (key, QUESTION_TEXTS[(self.kind, key)].format(shop=shop_name()), scale)
             for key, scale in scoring.questions(self.kind, self.nps_scale)
         ]
 

@@ -16,11 +16,17 @@ from django.utils.translation import gettext_lazy
 
 from loyalty_site.models import EmailCategory, User
 from loyalty_site.roles import MANAGER
-from loyalty_site.services import absolute_url, log_staff_action, queue_email
+from loyalty_site.services import absolute_url, enqueue_on_commit, log_staff_action, queue_email
+from programs.business import shop_name
+from programs.ratelimit import RateLimit
 from programs.services import grant_points
 
-from . import links, scoring
+from . import links, scoring, signals
 from .models import FACES, Answer, Comment, FollowUp, FollowUpNote, Invitation, Survey, Testimonial
+
+# Answers, clicks and confirmations written for one invitation: a person answers and perhaps
+# corrects themselves a few times; a script replaying its link should not write for ever.
+ANSWER_WRITES = RateLimit("survey-answer", limit=20, window=600)
 
 # What a promoter agrees to, stored word for word (in their language) with the time.
 CONSENT_WORDING = gettext_lazy(
@@ -30,7 +36,7 @@ CONSENT_WORDING = gettext_lazy(
 
 def consent_wording():
     """The consent a promoter ticks, in the active language."""
-    return CONSENT_WORDING.format(shop=settings.SHOP_NAME)
+    return CONSENT_WORDING.format(shop=shop_name())
 
 
 class AnswerRefused(ValidationError):
@@ -59,13 +65,19 @@ def invite(*, survey, member, send_after=None, purchase=None, store=None, now=No
     )
 
 
-def invite_after_purchase(*, purchase, now=None):
-    """Invite the purchase's member to every active after-purchase survey, the email due after
-    the survey's delay. Runs inside the purchase's transaction (programs.signals); the unique
-    (survey, purchase) pair makes it once per purchase. Returns the invitations made."""
+def after_purchase_surveys():
+    """The active surveys sent after a purchase, in id order. The purchase path reads them from
+    the earning configuration's snapshot (programs.config), where apps.py registers this."""
+    return list(Survey.objects.filter(is_active=True, send_after_purchase=True).order_by("pk"))
+
+
+def invite_after_purchase(*, purchase, surveys, now=None):
+    """Invite the purchase's member to each of `surveys` (the after-purchase ones), the email
+    due after the survey's delay. Runs inside the purchase's transaction (programs.signals); the
+    unique (survey, purchase) pair makes it once per purchase. Returns the invitations made."""
     now = now or timezone.now()
     made = []
-    for survey in Survey.objects.filter(is_active=True, send_after_purchase=True).order_by("pk"):
+    for survey in surveys:
         invitation = invite(survey=survey, member=purchase.member, purchase=purchase,
                             store=purchase.store, send_after=now + timedelta(hours=survey.delay_hours),
                             now=now)
@@ -101,7 +113,7 @@ def invite_by_hand(*, survey, members, actor, segment=None, now=None):
     })
     from .tasks import send_due_invitations
 
-    send_due_invitations.delay_on_commit()
+    enqueue_on_commit(send_due_invitations)
     return len(invited), len(members) - len(invited)
 
 
@@ -345,8 +357,10 @@ def _after_confirming(invitation, now, *, notify_staff=True):
         grant_points(member=invitation.member, program=survey.points_program, points=survey.points,
                      cause_key=f"survey-invitation:{invitation.pk}",
                      reason=_("Thank you for answering our survey"), now=now)
-    if scoring.needs_follow_up(survey.kind, response_of(invitation), survey.nps_scale):
+    answers = response_of(invitation)
+    if scoring.needs_follow_up(survey.kind, answers, survey.nps_scale):
         _open_follow_up(invitation, now, notify_staff=notify_staff)
+    signals.survey_answered.send(sender=Invitation, invitation=invitation, answers=answers, now=now)
 
 
 def _open_follow_up(invitation, now, *, notify_staff):

@@ -4,6 +4,7 @@ On CI (CI=true) the suite must run on PostgreSQL and Redis: a missing service fa
 instead of quietly skipping the tests that need it.
 """
 
+import math
 import os
 
 import pytest
@@ -12,6 +13,7 @@ from django.core.cache import cache
 
 from loyalty_site.celery import app as celery_app
 from loyalty_site.roles import CASHIER, MANAGER
+from programs import business
 
 from .factories import DEFAULT_PASSWORD, MemberFactory, UserFactory
 
@@ -37,6 +39,15 @@ def needs_postgres():
 def fresh_cache():
     """Rate limits live in the cache (Redis on CI); each test starts with none used."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_business_profile_yet(monkeypatch):
+    """Each test starts with no business profile saved (docs/onboarding.md), as its database
+    does; the first-run setup's save makes programs.business read the row again. Otherwise the
+    read would cost a query whenever its 30-second memo ran out, and query counts would depend
+    on the clock."""
+    monkeypatch.setattr(business, "_memo", {"row": {}, "until": math.inf})
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,8 @@
 Cashiers see the till, not the revenue: every page here needs `view_metrics`.
 """
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -11,13 +13,16 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from programs import selectors as program_selectors
+from programs.business import shop_currency
 from programs.exports import csv_lines
 
 from .. import dashboard
 from ..permissions import staff_required
 
 MEMBERS_PER_PAGE = 50
-HISTORY_SHOWN = 50
+# A member's page shows this many of the latest receipts and points entries; older entries are
+# paged (without counting them all: one more row says whether there are older ones).
+HISTORY_SHOWN = 20
 
 
 def _bucket_label(day, bucket):
@@ -31,7 +36,7 @@ def _chart_data(readings, period):
     bucket's sample is below the metric's minimum, so a line never shows a meaningless dot)."""
     return {
         "language": _language_tag(),
-        "currency": settings.SHOP_CURRENCY,
+        "currency": shop_currency(),
         "labels": [_bucket_label(start, period.bucket) for start in
                    (bucket.start for bucket in period.buckets())],
         "metrics": {
@@ -68,10 +73,18 @@ def _filter_form(request):
     return form, (form.period() if form.is_valid() else None)
 
 
+def _filter_query(form):
+    """The chosen store, program, tier and segment as a query string, for the quick periods."""
+    chosen = getattr(form, "cleaned_data", {})
+    return urlencode({name: chosen[name].pk for name in ("store", "program", "tier", "segment")
+                      if chosen.get(name) is not None})
+
+
 @staff_required("view_metrics")
 def metrics_page(request):
     form, period = _filter_form(request)
-    context = {"form": form, "presets": dashboard.presets(), "period": period}
+    context = {"form": form, "presets": dashboard.presets(), "period": period,
+               "filter_query": _filter_query(form)}
     if period is None:
         return render(request, "staff/dashboard/metrics.html", context, status=400)
     readings = dashboard.read(period)
@@ -79,6 +92,7 @@ def metrics_page(request):
         "sections": _sections(readings),
         "chart_data": _chart_data(readings, period),
         "query": request.GET.urlencode(),
+        "metric_card_seconds": settings.METRICS_CACHE_SECONDS,
     })
     return render(request, "staff/dashboard/metrics.html", context)
 
@@ -158,13 +172,22 @@ def member_page(request, number):
     member = program_selectors.till_member(number)
     if member is None:
         raise Http404
-    history = list(program_selectors.points_history(member)[:HISTORY_SHOWN])
+    try:
+        history_page = max(1, int(request.GET.get("history", 1)))
+    except ValueError:
+        history_page = 1
+    start = (history_page - 1) * HISTORY_SHOWN
+    history = list(program_selectors.points_history(member)[start:start + HISTORY_SHOWN + 1])
+    older = len(history) > HISTORY_SHOWN
+    history = history[:HISTORY_SHOWN]
     for entry in history:
         entry.cause = program_selectors.entry_cause(entry)
     return render(request, "staff/dashboard/member.html", {
         "member": member,
         "standing": program_selectors.member_programs(member),
         "history": history,
+        "history_page": history_page,
+        "older_history": older,
         "purchases": program_selectors.member_purchases(member, limit=HISTORY_SHOWN),
         "codes": program_selectors.member_redemptions(member),
         "panels": dashboard.member_panels(member),

@@ -30,6 +30,8 @@ class StaffLoginView(LoginView):
 
 @staff_required()
 def home(request):
+    if request.user.is_superuser and program_selectors.needs_first_run_setup():
+        return redirect("staff:setup")
     can_view_metrics = request.user.has_perm(perm("view_metrics"))
     return render(request, "staff/home.html", {
         "overview": program_selectors.shop_overview(with_revenue=can_view_metrics),

@@ -2,7 +2,8 @@
 
 - a message per field, `{"amount": ["The amount must be more than zero."]}` — bad input (400) or
   a request that conflicts with what is already recorded (409);
-- `{"detail": "…"}` for the request as a whole (401, 404, 422, 429).
+- `{"detail": "…"}` for the request as a whole (401, 404, 422, 429); a body that is not JSON is
+  bad input and gets the first shape, under `non_field_errors`.
 
 The services raise Django's ValidationError with a message per field and write nothing; this
 handler turns it into the first shape. Set as REST_FRAMEWORK["EXCEPTION_HANDLER"].
@@ -12,7 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
@@ -35,6 +36,10 @@ def api_exception_handler(exc, context):
         set_rollback()
         return Response(_messages_per_field(exc),
                         status=status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.ParseError):
+        # A body that is not JSON is bad input too: the 400 shape, so that a client reads every
+        # 400 the same way (the schema promises it).
+        return Response({"non_field_errors": [str(exc.detail)]}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
 
 

@@ -116,9 +116,11 @@ def idempotent(handler):
 # For the schema: every POST documents the header, and the replay marker on its answers.
 KEY_PARAMETER = OpenApiParameter(
     HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="Any unique string (a UUID is good), at most 200 characters. A repeat with the "
-                "same key and the same body gets the first answer again and changes nothing; the "
-                "same key with another body is refused with 422.",
+    # What _read_key accepts, so that a client generating keys from the schema sends good ones.
+    pattern=rf"^[!-~]([ -~]{{0,{MAX_KEY_LENGTH - 2}}}[!-~])?$",
+    description="Any unique string (a UUID is good) of 1 to 200 printable ASCII characters. A "
+                "repeat with the same key and the same body gets the first answer again and "
+                "changes nothing; the same key with another body is refused with 422.",
 )
 REPLAYED_PARAMETER = OpenApiParameter(
     REPLAYED_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201],

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
-from ..ratelimit import CODE_LOOKUPS
+from ..ratelimit import CODE_LOOKUPS, MEMBER_LOOKUPS
 from ..services import (
     PointsError,
     find_or_enrol_customer,
@@ -59,6 +59,12 @@ def _member_or_400(reference, field="member"):
         raise exceptions.ValidationError({field: [_(
             "This is not a valid member number: a digit is probably mistyped.")]})
     raise exceptions.ValidationError({field: [_("There is no member with this number or email.")]})
+
+
+def _refuse_when_exceeded(limit, store_key, message):
+    """429 with Retry-After once the store has used up `limit`, before any work is done."""
+    if limit.is_exceeded(store_key):
+        raise exceptions.Throttled(wait=limit.retry_after(), detail=message)
 
 
 class StoreView(APIView):
@@ -107,11 +113,18 @@ class MemberDetailView(StoreView):
         summary="A member's points in each program",
         description="Every active program is listed, with zeros where the member has no points, "
                     "and the member's tier in it.",
-        responses={200: s.MemberDetailSerializer, 401: NO_KEY, 404: NOT_FOUND},
+        responses={200: s.MemberDetailSerializer, 401: NO_KEY, 404: NOT_FOUND,
+                   429: OpenApiResponse(s.DetailErrorSerializer, description=(
+                       f"More than {MEMBER_LOOKUPS.limit} unknown member numbers from this store "
+                       "in the last minute."))},
     )
     def get(self, request, member_number):
+        _refuse_when_exceeded(MEMBER_LOOKUPS, self.store.pk, _(
+            "Too many member numbers from this store found no member in the last minute. "
+            "Wait a moment, then try again."))
         member = selectors.member_by_number(member_number)
         if member is None:
+            MEMBER_LOOKUPS.hit(self.store.pk)
             raise exceptions.NotFound(_("There is no member with this number."))
         detail = {
             "member_number": member.number,
@@ -235,10 +248,9 @@ class RedemptionUseView(StoreView):
     @idempotent
     def post(self, request, code):
         store_key = self.store.pk
-        if CODE_LOOKUPS.is_exceeded(store_key):
-            raise exceptions.Throttled(wait=CODE_LOOKUPS.retry_after(), detail=_(
-                "Too many wrong or unusable codes from this store in the last minute. "
-                "Wait a moment, then try again."))
+        _refuse_when_exceeded(CODE_LOOKUPS, store_key, _(
+            "Too many wrong or unusable codes from this store in the last minute. "
+            "Wait a moment, then try again."))
         if selectors.redemption_by_code(code) is None:
             CODE_LOOKUPS.hit(store_key)
             raise exceptions.NotFound(_("There is no reward with this code."))

@@ -1,5 +1,6 @@
 """Staff pages for paid memberships: subscribers by status with the figures, one subscription's
-history and receipts, payments taken at the till, and periods given free by a manager.
+history and receipts, payments taken at the till, periods given free by a manager, and the plans
+a manager sets up.
 
 Thin: reads through programs.subscriptions, writes through its services.
 """
@@ -8,6 +9,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -18,6 +20,7 @@ from loyalty_site.permissions import staff_required
 from loyalty_site.roles import perm
 
 from .. import selectors, subscriptions
+from ..forms import PlanForm
 from ..models import Plan, Subscription, SubscriptionPayment
 from ..subscriptions import SubscriptionError
 
@@ -97,3 +100,37 @@ def comp_period(request, subscription_id):
     else:
         messages.success(request, _("The period is given free."))
     return redirect("staff:plan_subscription", subscription.pk)
+
+
+@require_GET
+@staff_required("manage_programs")
+def plan_setup(request):
+    """Every plan, open ones first, with how many subscribers each serves now."""
+    plans = Plan.objects.select_related("program").annotate(
+        serving=Count("subscriptions", filter=Q(subscriptions__status__in=subscriptions.LIVE)),
+    ).order_by("-is_active", "program__name", "price", "pk")
+    return render(request, "staff/plans/setup.html", {"plans": plans})
+
+
+def _edit_plan(request, plan):
+    form = PlanForm(request.POST or None, instance=plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = subscriptions.save_plan(plan=form.save(commit=False), actor=request.user)
+        except SubscriptionError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Plan “%(name)s” saved.") % {"name": plan.name})
+            return redirect("staff:plans_setup")
+    return render(request, "staff/plans/edit.html", {"form": form, "plan": plan},
+                  status=400 if form.errors else 200)
+
+
+@staff_required("manage_programs")
+def plan_new(request):
+    return _edit_plan(request, Plan())
+
+
+@staff_required("manage_programs")
+def plan_edit(request, plan_id):
+    return _edit_plan(request, get_object_or_404(Plan.objects.select_related("program"), pk=plan_id))

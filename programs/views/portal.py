@@ -6,7 +6,6 @@ lookup goes through the signed-in member, so another member's code is a 404 like
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -24,6 +23,7 @@ from loyalty_site.permissions import is_staff_member
 from .. import offers, qr, selectors, services
 from ..badges import member_badges
 from ..birthdays import set_birthday
+from ..business import shop_name
 from ..forms import BirthdayForm
 
 HISTORY_PAGE_SIZE = 25
@@ -155,7 +155,7 @@ def card_png(request, member):
     user = request.user
     # Same words as the card on the home page, so the translations are shared.
     image = qr.card_png(
-        shop_name=settings.SHOP_NAME,
+        shop_name=shop_name(),
         member_name=user.get_full_name(),
         number=member.number,
         display_number=member.display_number,

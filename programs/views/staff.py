@@ -42,7 +42,7 @@ from ..forms import (
 from ..models import LedgerEntry
 from ..money import format_money
 from ..points import CODE_ALPHABET, CODE_LENGTH
-from ..ratelimit import TILL_CODE_LOOKUPS
+from ..ratelimit import TILL_CODE_LOOKUPS, TILL_MEMBER_LOOKUPS
 
 STORE_SESSION_KEY = "till_store"
 
@@ -106,10 +106,10 @@ def _with_member(view):
 
     @wraps(view)
     def wrapped(request, number, *args, **kwargs):
-        member = selectors.till_member(number)
-        if member is None:
-            raise Http404
-        return view(request, member, *args, **kwargs)
+        refused = _member_lookups_refused(request)
+        if refused is not None:
+            return refused
+        return view(request, _till_member_or_404(request, number), *args, **kwargs)
 
     return wrapped
 
@@ -120,14 +120,43 @@ def _member_action(view):
 
     @wraps(view)
     def wrapped(request, number):
-        member = selectors.till_member(number)
-        if member is None:
-            raise Http404
+        refused = _member_lookups_refused(request)
+        if refused is not None:
+            return refused
+        member = _till_member_or_404(request, number)
         if request.method != "POST":
             return redirect(_member_url(member))
         return view(request, member)
 
     return wrapped
+
+
+def _till_member_or_404(request, number):
+    """The member with this card number. A number that finds nobody counts against the
+    person's TILL_MEMBER_LOOKUPS, so that the till cannot be used to walk through numbers."""
+    member = selectors.till_member(number)
+    if member is None:
+        TILL_MEMBER_LOOKUPS.hit(request.user.pk)
+        raise Http404
+    return member
+
+
+def _member_lookups_refused(request):
+    """The till's search page saying why, once the person has looked up too many members who
+    do not exist; None while they may look up more. Status 200 like the till's other refusals:
+    htmx swaps no 4xx answer in, and the cashier must see the message."""
+    if not TILL_MEMBER_LOOKUPS.is_exceeded(request.user.pk):
+        return None
+    minutes = _retry_minutes(TILL_MEMBER_LOOKUPS)
+    messages.error(request, ngettext(
+        "Too many searches found no member in the last few minutes. Try again in %(minutes)s minute.",
+        "Too many searches found no member in the last few minutes. Try again in %(minutes)s minutes.",
+        minutes) % {"minutes": minutes})
+    return _render_till(request)
+
+
+def _retry_minutes(limit):
+    return -(-limit.retry_after() // 60)
 
 
 def _member_url(member):
@@ -166,10 +195,15 @@ def till(request):
     code_form = CodeForm()
     members = []
     if search.is_valid():
+        refused = _member_lookups_refused(request)
+        if refused is not None:
+            return refused
         query = search.cleaned_data["q"]
         members = selectors.find_members(query)
         if len(members) == 1:
             return redirect(_member_url(members[0]))
+        if not members and not _looks_like_code(query):
+            TILL_MEMBER_LOOKUPS.hit(request.user.pk)
         if not members:
             if selectors.mistyped_member_number(query):
                 search.add_error("q", _("%(number)s is not a member number: a digit is mistyped "
@@ -426,7 +460,7 @@ def accept_code(request):
     if form.is_valid() and store is None:
         _no_store(form)
     elif form.is_valid() and TILL_CODE_LOOKUPS.is_exceeded(who):
-        minutes = -(-TILL_CODE_LOOKUPS.retry_after() // 60)
+        minutes = _retry_minutes(TILL_CODE_LOOKUPS)
         form.add_error("code", ngettext(
             "Too many codes were refused in the last few minutes. Try again in %(minutes)s minute.",
             "Too many codes were refused in the last few minutes. Try again in %(minutes)s minutes.",

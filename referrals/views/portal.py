@@ -11,10 +11,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from programs.business import shop_name
 from programs.views.portal import member_required
 
 from .. import rules, selectors, services
 from ..forms import LeaderboardForm
+from ..models import Reason
 
 
 def _lookup_key(request):
@@ -28,8 +30,13 @@ def share_link(request, code):
     if request.user.is_authenticated:
         messages.info(request, _("You are a member already; referral links are for new customers."))
         return redirect("portal:home")
-    found, _reason = services.find_referrer(code, lookup_key=_lookup_key(request))
+    found, reason = services.find_referrer(code, lookup_key=_lookup_key(request))
     response = redirect("account_signup")
+    if reason == Reason.RATE_LIMITED:
+        messages.warning(request, _("Too many invitation links were opened from here in a few "
+                                    "minutes, so this one was not read. You are welcome to join, "
+                                    "or open the link again later."))
+        return response
     if found is None:
         messages.warning(request, _("This invitation link is not valid, but you are welcome to join."))
         return response
@@ -70,7 +77,7 @@ def my_referrals(request, member):
     entries, gifts = selectors.member_referral_rewards(member)
     return render(request, "portal/referrals/index.html", {
         "member": member, "code": code, "link": link,
-        "share": share_links(link, settings.SHOP_NAME),
+        "share": share_links(link, shop_name()),
         # Friends by first name and initial: the referrer knows them, others need not.
         "referrals": [(r, rules.short_name(r.friend)) for r in referrals],
         "entries": entries, "gifts": gifts,

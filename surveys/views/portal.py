@@ -67,6 +67,16 @@ def _link_error(request, reason, status=400):
     return render(request, "portal/surveys/link_error.html", {"reason": reason}, status=status)
 
 
+def _too_many_writes(request, invitation):
+    """Count a write to the invitation's answers; once there were too many, the page refusing
+    it (429), else None."""
+    if services.ANSWER_WRITES.is_exceeded(invitation.pk):
+        return _link_error(request, _("This survey was answered too many times in a few minutes. "
+                                      "Nothing was recorded; try again later."), 429)
+    services.ANSWER_WRITES.hit(invitation.pk)
+    return None
+
+
 # Anyone holding the signed link may answer: the email went to the member alone. No session is
 # needed, and a click must work in whatever browser the mail app opens.
 @never_cache
@@ -85,13 +95,18 @@ def answer(request, token):
     if request.method == "HEAD":
         # Link checkers ask with HEAD; it says the page exists and records nothing.
         return HttpResponse()
+    clicking = question is not None and request.method == "GET" and request.GET.get("saved") != "1"
+    if request.method == "POST" or clicking:
+        refused = _too_many_writes(request, invitation)
+        if refused is not None:
+            return refused
     source = Answer.Source.EMAIL if question else Answer.Source.RECEIPT
     if request.method == "POST" and request.POST.get("dwell") == "1":
         confirmed = question is not None and services.confirm_after_dwell(
             invitation=invitation, question=question, value=value)
         return JsonResponse({"confirmed": confirmed})
     clicked = None
-    if question is not None and request.method == "GET" and request.GET.get("saved") != "1":
+    if clicking:
         try:
             clicked = services.record_click(invitation=invitation, question=question, value=value)
         except services.AnswerRefused as refusal:
@@ -114,4 +129,8 @@ def member_answer(request, member, invitation_id):
     invitation = selectors.member_invitation(member, invitation_id)
     if invitation is None:
         raise Http404
+    if request.method == "POST":
+        refused = _too_many_writes(request, invitation)
+        if refused is not None:
+            return refused
     return _answer_page(request, invitation, source=Answer.Source.PORTAL)

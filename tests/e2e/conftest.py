@@ -72,17 +72,20 @@ def browser(_browser_available):
 
 @pytest.fixture
 def open_page(browser, live_server):
-    """open_page(viewport, as_user=None) -> a fresh page (own cookies) on the live server.
+    """open_page(viewport, as_user=None, locale="en-GB", touch=False) -> a fresh page (own
+    cookies) on the live server.
 
     Relative URLs hit the live server. With `as_user` the page starts signed in as that person,
-    without the sign-in form (the journeys that are about signing in use the form).
+    without the sign-in form (the journeys that are about signing in use the form). `locale` is
+    what the browser asks for (Accept-Language); `touch` gives a touch screen, for `tap()`.
     """
     expect.set_options(timeout=TIMEOUT_MS)
     contexts = []
     violations = []
 
-    def open_(viewport=DESKTOP, *, as_user=None):
-        context = browser.new_context(base_url=live_server.url, viewport=viewport, locale="en-GB")
+    def open_(viewport=DESKTOP, *, as_user=None, locale="en-GB", touch=False):
+        context = browser.new_context(base_url=live_server.url, viewport=viewport, locale=locale,
+                                      has_touch=touch)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         if as_user is not None:
@@ -94,7 +97,7 @@ def open_page(browser, live_server):
             ])
         page = context.new_page()
         # Anything the Content Security Policy blocks is a bug: a page that relies on it breaks.
-        page.on("console", lambda message: violations.append(message.text)
+        page.on("console", lambda message: violations.append(f"{page.url}: {message.text}")
                 if "Content Security Policy" in message.text else None)
         return page
 

@@ -94,6 +94,21 @@ def test_language_choice_is_kept_on_the_account(client, member):
     assert other_device.get("/")["Content-Language"] == "pl"
 
 
+def test_the_language_signed_up_in_stays_after_confirming(client, django_capture_on_commit_callbacks):
+    """A visitor whose browser asks for Polish signs up in Polish; confirming the email signs
+    them in, and the portal (and every email after) stays Polish on the account's word."""
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_signup"), {
+            "name": "Ola Nowak", "email": "ola@example.com",
+            "password1": "a-long-secret-phrase", "password2": "a-long-secret-phrase",
+        }, HTTP_ACCEPT_LANGUAGE="pl-PL,pl;q=0.9")
+    assert User.objects.get(email="ola@example.com").language == "pl"
+    path = link_in(mail.outbox[0].body).split("://", 1)[1].split("/", 1)[1]
+    response = client.post(f"/{path}", follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert response["Content-Language"] == "pl"
+    assert "Witaj, Ola" in response.content.decode()
+
+
 def test_language_switch_refuses_unknown_languages_and_foreign_redirects(client, member):
     client.force_login(member.user)
     response = client.post(reverse("portal:set_language"),

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from loyalty_site import services
 from loyalty_site.models import EmailCategory, OutboxEmail
@@ -39,6 +40,22 @@ def test_an_email_is_written_before_it_is_sent_and_sent_after_commit(
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.SENT and email.attempts == 1
     assert len(mail.outbox) == 1
+
+
+def test_a_queue_that_is_down_at_commit_leaves_the_email_to_the_flush(
+    member, django_capture_on_commit_callbacks, caplog
+):
+    """The change that wrote the email stands; the flush task sends it once the queue is back."""
+    down = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    with (mock.patch.object(send_outbox_email, "delay", side_effect=down),
+          django_capture_on_commit_callbacks(execute=True)):
+        email = queue_reminder(member.user)
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.PENDING and mail.outbox == []
+    assert "left to its periodic sweep" in caplog.text
+    flush_outbox()
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.SENT and len(mail.outbox) == 1
 
 
 def test_optional_emails_carry_one_click_unsubscribe_in_text_html_and_headers(member):

@@ -6,14 +6,20 @@ from decimal import Decimal
 
 import pytest
 
-from programs import metrics
+from programs import metrics, rollups
 from programs.metrics import Figure, MetricFilter
 
 SEPTEMBER = {"start": date(2026, 9, 1), "end": date(2026, 9, 30)}
 
 
-@pytest.fixture
-def september(small_shop):
+@pytest.fixture(params=["live", "rolled up to Sep 15", "rolled up"])
+def september(request, small_shop):
+    """September, with the purchases read live, from the daily roll-up up to Sep 15 and live
+    after, or all from the roll-up: every figure must be the same."""
+    if request.param == "rolled up to Sep 15":
+        rollups.roll_up_purchases(today=date(2026, 9, 15))
+    elif request.param == "rolled up":
+        rollups.roll_up_purchases()
     return MetricFilter(**SEPTEMBER)
 
 

@@ -29,3 +29,10 @@ def vip_plus(shop):
 def trial_plan(shop):
     return Plan.objects.create(program=shop, name="Club", price=Decimal("49.00"), trial_days=14,
                                bonus_points=20)
+
+
+@pytest.fixture
+def keys(settings):
+    """Stripe switched on with test keys; tests sign webhooks with the secret."""
+    settings.STRIPE_SECRET_KEY = "sk_test_123"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"

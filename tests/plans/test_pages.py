@@ -140,3 +140,36 @@ def test_a_manager_comps_a_period_from_the_subscription_page(client, shop, custo
 def test_members_cannot_open_staff_plan_pages(client, member, name):
     client.force_login(member.user)
     assert client.get(reverse(name)).status_code == 403
+
+
+def test_the_status_filters_and_every_figure_show_what_happened(client, shop, customer, member, vip,
+                                                                 manager):
+    now = timezone.now()
+    overdue = join(customer, vip, now=now - timedelta(days=35))  # past due, in its grace
+    lapsing = join(member, vip, now=now - timedelta(days=40))  # past due, and its grace is over
+    subscriptions.advance_subscriptions(now=now)
+    fresh = join(MemberFactory(), vip, now=now - timedelta(days=2))
+    client.force_login(manager)
+    url = reverse("staff:plan_subscribers")
+    rows = {status: client.get(url, {"status": status}).content.decode()
+            for status in ("past_due", "active", "lapsed")}
+    assert f"subscriber-{overdue.pk}" in rows["past_due"] and f"subscriber-{fresh.pk}" not in rows["past_due"]
+    assert f"subscriber-{fresh.pk}" in rows["active"] and f"subscriber-{overdue.pk}" not in rows["active"]
+    assert f"subscriber-{lapsing.pk}" in rows["lapsed"]
+    page = client.get(url).content.decode()
+    # Only the newest paid in the last 30 days; of the two covered 30 days ago, one lapsed.
+    assert "99" in page.split('data-testid="revenue">')[1].split("<")[0]
+    assert 'data-testid="churn">50 %<' in page
+
+
+def test_a_comp_without_a_reason_is_refused_on_the_page_and_changes_nothing(client, shop, customer,
+                                                                            vip, manager):
+    subscription = join(customer, vip, now=timezone.now() - timedelta(days=31))
+    subscriptions.advance_subscriptions()
+    client.force_login(manager)
+    response = client.post(reverse("staff:plan_comp", args=[subscription.pk]), {"reason": "  "},
+                           follow=True)
+    assert "Say why this period is given free." in response.content.decode()
+    assert subscription.payments.count() == 1
+    subscription.refresh_from_db()
+    assert subscription.status == Status.PAST_DUE

@@ -8,20 +8,17 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+import stripe
 from django.urls import reverse
 from django.utils import timezone
 
+from programs import subscriptions
 from programs.models import LedgerEntry, StripeEvent, Subscription, SubscriptionPayment
+from programs.subscriptions import SubscriptionError
 
 Status = Subscription.Status
 SECRET = "whsec_test_secret"
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def keys(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_123"
-    settings.STRIPE_WEBHOOK_SECRET = SECRET
 
 
 def signed(payload, secret=SECRET, at=None):
@@ -163,3 +160,68 @@ def test_a_member_cancels_an_online_subscription_in_stripe_too(client, keys, sho
     subscription.refresh_from_db()
     assert subscription.status == Status.CANCELLED
     assert subscription.period_end > timezone.now() + timedelta(days=25)
+
+
+def test_a_renewal_of_the_wrong_amount_is_refused_and_the_subscription_stays_as_it_was(
+        client, keys, shop, customer, vip):
+    start = int(time.time())
+    deliver(client, invoice_event("evt_1", customer=customer, plan=vip, start=start))
+    paid_until = Subscription.objects.get().period_end
+    renewal = invoice_event("evt_2", start=start + 30 * DAY, amount=5000,
+                            created=start + 30 * DAY - 3 * DAY)
+    assert deliver(client, renewal).status_code == 200
+    outcome = StripeEvent.objects.get(event_id="evt_2").outcome
+    assert outcome.startswith("refused:") and "not the right amount" in outcome
+    subscription = Subscription.objects.get()
+    assert subscription.period_end == paid_until and SubscriptionPayment.objects.count() == 1
+    assert LedgerEntry.objects.filter(cause_key__startswith="plan-period:").count() == 1
+
+
+def test_a_cancellation_told_twice_by_stripe_cancels_once(client, keys, shop, customer, vip):
+    now = int(time.time())
+    deliver(client, invoice_event("evt_1", customer=customer, plan=vip, created=now))
+    deliver(client, subscription_event("evt_2", "updated", created=now + 10,
+                                       cancel_at_period_end=True))
+    deliver(client, subscription_event("evt_3", "updated", created=now + 20,
+                                       cancel_at_period_end=True))
+    deliver(client, subscription_event("evt_4", "deleted", created=now + 30))
+    outcomes = dict(StripeEvent.objects.values_list("event_id", "outcome"))
+    assert outcomes["evt_2"] == "cancelled at period end"
+    assert outcomes["evt_3"] == "nothing to change"
+    assert outcomes["evt_4"].startswith("Already cancelled: it ends on")
+    subscription = Subscription.objects.get()
+    assert subscription.status == Status.CANCELLED
+    assert subscription.events.filter(to_status=Status.CANCELLED).count() == 1
+
+
+def test_an_online_subscriber_changing_plan_has_stripe_charge_the_new_price_from_the_renewal(
+        client, keys, shop, customer, vip, vip_plus):
+    start = int(time.time())
+    deliver(client, invoice_event("evt_1", customer=customer, plan=vip, start=start))
+    subscription = Subscription.objects.get()
+    online = {"items": {"data": [{"id": "si_1"}]}}
+    with mock.patch("stripe.Subscription.retrieve", return_value=online), \
+            mock.patch("stripe.Subscription.modify") as modify:
+        subscriptions.change_plan(subscription=subscription, plan=vip_plus)
+    (stripe_id,), told = modify.call_args
+    assert stripe_id == "sub_1" and told["proration_behavior"] == "none"
+    assert told["items"] == [{"id": "si_1", "price_data": {
+        "currency": "sek", "unit_amount": int(vip_plus.price * 100),
+        "product_data": {"name": vip_plus.name}, "recurring": {"interval": vip_plus.period}}}]
+    # Stripe's renewal at the new price is taken, and the new plan starts with it.
+    renewal = invoice_event("evt_2", start=start + 30 * DAY, amount=int(vip_plus.price * 100),
+                            created=start + 30 * DAY)
+    assert deliver(client, renewal).status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.plan == vip_plus and subscription.next_plan is None
+
+
+def test_a_plan_change_stripe_cannot_take_changes_nothing(keys, shop, customer, vip, vip_plus, client):
+    deliver(client, invoice_event("evt_1", customer=customer, plan=vip))
+    subscription = Subscription.objects.get()
+    with mock.patch("stripe.Subscription.retrieve", side_effect=stripe.APIConnectionError("down")), \
+            pytest.raises(SubscriptionError, match="try again later"):
+        subscriptions.change_plan(subscription=subscription, plan=vip_plus)
+    subscription.refresh_from_db()
+    assert subscription.next_plan is None
+    assert not subscription.events.filter(cause__startswith="Changes to").exists()

@@ -89,6 +89,19 @@ def test_the_offer_email_goes_once_and_only_to_those_who_want_offers(shop, every
     assert "2 times the Points points" in emails[0].body_text
 
 
+def test_an_offer_whose_email_task_never_ran_is_emailed_by_the_sweep_once(shop, everyone, manager):
+    wants = MemberFactory(user__emails_offers=True)
+    offer = offer_for(shop, everyone, until=timezone.localdate() + timedelta(days=3))
+    sent = timezone.now()
+    offers.send_offer(offer=offer, actor=manager, now=sent)  # its on-commit task is lost
+    assert offers.email_unemailed_offers(now=sent + timedelta(minutes=5)) == 0  # still its task's
+    assert offers.email_unemailed_offers(now=sent + timedelta(minutes=11)) == 1
+    assert offers.email_unemailed_offers(now=sent + timedelta(minutes=21)) == 0
+    assert [e.to_email for e in OutboxEmail.objects.filter(kind="offer")] == [wants.user.email]
+    offer.refresh_from_db()
+    assert offer.emailed_at == sent + timedelta(minutes=11)
+
+
 def test_an_offer_past_its_last_day_cannot_be_sent(shop, everyone, manager):
     offer = offer_for(shop, everyone, until=date(2026, 11, 30))
     with pytest.raises(ValidationError, match="last day has passed"):

@@ -50,8 +50,9 @@ def test_a_share_link_remembers_the_referrer_and_fills_in_the_sign_up_form(clien
     page = client.get(reverse("account_signup"))
     assert f'value="{code.display_code}"' in page.content.decode()
 
-    sign_up(client, "bo@example.org", referral_code=code.display_code)
+    response = sign_up(client, "bo@example.org", referral_code=code.display_code)
 
+    assert "Referral code accepted: Anna B. invited you." in text(response)
     referral = Referral.objects.get()
     assert referral.friend.user.email == "bo@example.org"
     assert (referral.referrer, referral.source) == (code.member, Source.LINK)
@@ -123,7 +124,7 @@ def test_the_cashier_types_a_code_at_a_first_purchase(at_till, referral_settings
     }, follow=True)
 
     assert "Referral code accepted: Anna B. brought this customer." in text(response)
-    assert "This purchase qualifies the referral by Anna B." in text(response)
+    assert "The referral by Anna B. qualifies with this purchase." in text(response)
     assert Referral.objects.get().source == Source.TILL
 
 
@@ -187,6 +188,15 @@ def test_another_members_referrals_are_never_shown(client, busy_referrer, member
 
     assert "Friend0" not in page and busy_referrer.referral_code.display_code not in page
     assert "Nobody yet" in page
+
+
+def test_the_offer_says_when_the_rewards_arrive(client, referral_settings, member):
+    client.force_login(member.user)
+    assert "rewards arrive 14 days later, once returns" in text(client.get(reverse("portal:referrals")))
+
+    referral_settings.review_days = 0
+    referral_settings.save()
+    assert "rewards arrive right after." in text(client.get(reverse("portal:referrals")))
 
 
 def test_a_member_opts_into_the_leaderboard(client, busy_referrer):

@@ -153,6 +153,28 @@ def test_a_reward_out_of_stock_waits_for_the_next_run(referral_settings, code, r
     assert run(referral.pay_after)["paid"] == 1
 
 
+def test_each_side_reads_the_reason_for_their_points_in_their_own_language(
+        referral_settings, code, referrer, store):
+    """The payout runs in the worker, in the shop's language; the reasons stay on the ledger
+    entries, which each member reads in their points history."""
+    referrer.user.language = "sv"
+    referrer.user.save()
+    friend = referred_friend(code)
+    friend.user.language, friend.user.name = "pl", "Bo Ek"
+    friend.user.save()
+    buy(friend, store, "150.00")
+
+    run(timezone.now() + timedelta(days=15))
+
+    reasons = dict(LedgerEntry.objects.filter(cause_key__startswith="referral:")
+                   .values_list("cause_key", "reason"))
+    referral = Referral.objects.get()
+    assert reasons == {
+        f"referral:{referral.pk}:referrer": "Värvning: Bo E. gick med",
+        f"referral:{referral.pk}:friend": "Witamy: polecenie od Anna B.",
+    }
+
+
 def test_every_second_friend_earns_the_milestone_bonus(referral_settings, code, referrer, store, shop):
     referral_settings.milestone_every = 2
     referral_settings.milestone_points = 1000

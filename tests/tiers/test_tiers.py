@@ -11,7 +11,7 @@ from loyalty_site.models import OutboxEmail
 from programs import tiers as tier_rules
 from programs.models import LedgerEntry, Membership, Program, TierChange
 from programs.services import grant_points, redeem_reward, refund_purchase
-from programs.tiers import qualifying_amount, reevaluate_tiers, upgrade_if_qualified
+from programs.tiers import program_tiers, qualifying_amount, reevaluate_tiers, upgrade_if_qualified
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -262,5 +262,5 @@ def test_running_re_evaluation_twice_changes_nothing_the_second_time(shop, tiers
 def test_upgrade_if_qualified_never_moves_down(shop, tiers, customer, buy):
     buy(customer, "1000", now=at(2025, 6, 1, 12, 0))
     ms = membership(customer, shop)
-    assert upgrade_if_qualified(ms, at(2026, 6, 10, 12, 0)) is None
+    assert upgrade_if_qualified(ms, program_tiers(ms.program), at(2026, 6, 10, 12, 0)) is None
     assert membership(customer, shop).tier.name == "Gold"
