@@ -192,11 +192,26 @@ def test_another_members_referrals_are_never_shown(client, busy_referrer, member
 
 def test_the_offer_says_when_the_rewards_arrive(client, referral_settings, member):
     client.force_login(member.user)
-    assert "rewards arrive 14 days later, once returns" in text(client.get(reverse("portal:referrals")))
+    assert "Rewards arrive 14 days later, once returns" in text(client.get(reverse("portal:referrals")))
+
+    referral_settings.review_days = 1
+    referral_settings.save()
+    assert "Rewards arrive 1 day later, once returns" in text(client.get(reverse("portal:referrals")))
 
     referral_settings.review_days = 0
     referral_settings.save()
-    assert "rewards arrive right after." in text(client.get(reverse("portal:referrals")))
+    assert "Rewards arrive right after." in text(client.get(reverse("portal:referrals")))
+
+
+@pytest.mark.parametrize(("days", "words"), [(1, "w ciągu 1 dnia"), (3, "w ciągu 3 dni"),
+                                             (1, "1 dzień później"), (5, "5 dni później")])
+def test_the_offer_counts_days_in_the_members_language(client, referral_settings, member, days, words):
+    member.user.language = "pl"
+    member.user.save()
+    referral_settings.qualify_within_days = referral_settings.review_days = days
+    referral_settings.save()
+    client.force_login(member.user)
+    assert words in text(client.get(reverse("portal:referrals")))
 
 
 def test_a_member_opts_into_the_leaderboard(client, busy_referrer):
