@@ -3,8 +3,10 @@ the raw SQL doing the equivalent aggregation, on the database bench/dashboard_da
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/dashboard.py [--drop]
 
-Pages are requested through Django's test client in this process, signed in as a manager, so
-the figures are the server's work without a network. "Cold" clears the figure cache first
+Pages are requested through Django's test client in this process, signed in as a manager, with
+production settings (DEBUG off, static files collected into a temporary directory, the cache in
+Redis when REDIS_URL is set, as in production; the cache's database is cleared, so give it one
+of its own), so the figures are the server's work without a network. "Cold" clears the figure cache first
 (the database's own buffers stay warm: the machine is shared, read the ratios). The raw SQL is
 what PostgreSQL needs at least for the same figures: one grouped pass over the period's
 purchases and ledger entries for the metrics page, the page of rows for the lists.
@@ -13,13 +15,16 @@ Targets: metrics page under 1 s cold and 150 ms warm; members list and member pa
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench._harness import production_env  # noqa: E402
 from bench.dashboard_data import DB_NAME, admin, database_urls  # noqa: E402
 
 REPEAT = 5
@@ -92,11 +97,16 @@ def main():
     parser.add_argument("--drop", action="store_true", help="drop the database afterwards")
     args = parser.parse_args()
     admin_url, bench_url = database_urls()
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
+    var_dir = Path(tempfile.mkdtemp(prefix="patron-bench-dashboard-"))
+    os.environ.update(production_env(bench_url, redis_url=os.environ.get("REDIS_URL"),
+                                     var_dir=var_dir))
+    os.environ["SHOP_CURRENCY"] = "EUR"  # the currency bench/dashboard_data.py writes
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
     from django.core.cache import cache
     from django.db.models import Count
     from django.test import Client
@@ -110,7 +120,7 @@ def main():
         if not Member.objects.exists():
             sys.exit(f"{DB_NAME} is empty: run bench/dashboard_data.py first.")
         manager = UserFactory(email=f"bench-manager-{time.time_ns()}@example.com", role=MANAGER)
-        client = Client()
+        client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(manager)
         member = (Member.objects.annotate(n=Count("purchases")).order_by("-n").first())
         pages = {
@@ -150,6 +160,7 @@ def main():
         from django.db import connections
 
         connections.close_all()
+        shutil.rmtree(var_dir, ignore_errors=True)
         if args.drop:
             admin(admin_url, f"DROP DATABASE IF EXISTS {DB_NAME}")
 
