@@ -59,13 +59,14 @@ def running_site(tmp_path):
 
     try:
         wait_for(healthy, 120, "the site to answer")
-        yield base, tmp_path
+        yield base, tmp_path, process
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:  # the test stops it itself when it gets that far
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
         log.close()
 
 
@@ -78,7 +79,7 @@ def post_form(opener, url, data):
 
 
 def test_up_serves_the_demo_shop_and_runs_the_worker(running_site):
-    base, tmp_path = running_site
+    base, tmp_path, process = running_site
     output = (tmp_path / "up.log").read_text()
     assert "member@example.com" in output and "manager@example.com" in output
 
@@ -104,3 +105,17 @@ def test_up_serves_the_demo_shop_and_runs_the_worker(running_site):
 
     sent = wait_for(reset_emails, 90, "the embedded worker to send the password reset")
     assert "To: member@example.com" in sent[0].read_text()
+
+    # Stopped by TERM alone (a process manager's stop, not a terminal's Ctrl+C), it takes the
+    # worker with it: nothing of the process group is left.
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+    def group_gone():
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(group_gone, 30, "the worker to stop with the site")

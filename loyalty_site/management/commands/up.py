@@ -1,6 +1,7 @@
 """Run all of Patron on this machine: migrations, demo data, worker, scheduler and web server."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -50,6 +51,9 @@ class Command(BaseCommand):
             "",
         ]
         self.stdout.write(self.style.SUCCESS("\n".join(lines)))
+        # A terminal's Ctrl+C reaches the worker too, but a plain kill, a container's or a process
+        # manager's stop sends TERM to this process alone: exit so that the worker is stopped.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
         try:
             call_command("runserver", addrport, use_reloader=False, skip_checks=True)
         finally:
