@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import rollups
 from .models import (
+    CustomerFigures,
     LedgerEntry,
     Member,
     Membership,
@@ -46,6 +47,7 @@ from .models import (
     Program,
     Purchase,
     PurchaseDay,
+    PurchaseRollUp,
     Redemption,
     Subscription,
     Tier,
@@ -301,10 +303,83 @@ def _customer_rows(period):
 SECOND_RUN = 1000
 
 
+def _set_customer_memo(bucket, customers, repeaters, purchases, sales, single, several, retained=None):
+    bucket.memo["purchases"] = {"customers": customers, "repeaters": repeaters,
+                                "purchases": purchases, "sales": sales}
+    bucket.memo["categories"] = {"single": single, "several": several}
+    if retained is not None:
+        bucket.memo["retained"] = retained
+
+
+def _closed(series):
+    """The buckets of a run (a trend series, or a period and the two before it) whose figures
+    can be kept (CustomerFigures): those the purchases roll-up has closed, when no program, tier
+    or segment is chosen; oldest first."""
+    first = series[0]
+    rolled, _checked = first.purchases_rolled_up()
+    if rolled is None or first.program is not None or first.narrows_members:
+        return []
+    return [bucket for bucket in series if bucket.end < rolled]
+
+
+def _read_kept(series):
+    """Set the memo of the run's buckets whose figures are kept; answers the runs still to
+    compute. The first bucket of a run is there only for the customers at the start of the
+    second: its own `retained` is neither needed nor computed."""
+    closed = _closed(series)
+    if not closed:
+        return [series]
+    kept = {(row.start, row.end): row for row in CustomerFigures.objects.filter(
+        store=series[0].store, start__gte=closed[0].start, end__lte=closed[-1].end)}
+    for n, bucket in enumerate(series):
+        row = kept.get((bucket.start, bucket.end))
+        if row is None or (n and row.retained is None):
+            break
+        _set_customer_memo(bucket, row.customers, row.repeaters, row.purchases, row.sales,
+                           row.single, row.several, row.retained if n else None)
+        bucket.memo["kept"] = True
+    else:
+        return []
+    # From the last bucket kept, for the customers retained of the first one computed.
+    return [series[max(n - 1, 0):]]
+
+
+def _keep(series):
+    """Keep the figures of the run's closed buckets just computed, unless the purchases
+    roll-up ran since the computation read its mark: it may have rewritten rows the figures
+    came from (programs.rollups locks the mark while it does)."""
+    closed = _closed(series)
+    new = [(n, bucket) for n, bucket in enumerate(series[:len(closed)]) if "kept" not in bucket.memo]
+    if not new:
+        return
+    _rolled, checked_at = series[0].purchases_rolled_up()
+    with transaction.atomic():
+        mark = PurchaseRollUp.objects.select_for_update().filter(pk=1).first()
+        if mark is None or mark.checked_at != checked_at:
+            return
+        # A first bucket's row (no `retained`) is replaced once a later run has it whole.
+        CustomerFigures.objects.filter(store=series[0].store, start__in=[b.start for _n, b in new],
+                                       retained__isnull=True).delete()
+        CustomerFigures.objects.bulk_create([CustomerFigures(
+            start=bucket.start, end=bucket.end, store=bucket.store,
+            retained=bucket.memo["retained"] if n else None,
+            single=bucket.memo["categories"]["single"], several=bucket.memo["categories"]["several"],
+            **bucket.memo["purchases"]) for n, bucket in new], ignore_conflicts=True)
+
+
 def _customer_figures(*runs):
     """Customers, repeaters, purchases, sales, category counts and (from the second bucket of a
     run on) customers retained from the bucket before, for runs of contiguous buckets, in one
-    query over the roll-up and the purchases since. Sets each bucket's memo."""
+    query over the roll-up and the purchases since. Sets each bucket's memo. Closed buckets come
+    from CustomerFigures when kept there, and are kept once computed."""
+    to_compute = [part for run in runs for part in _read_kept(run)]
+    if to_compute:
+        _query_customer_figures(to_compute)
+    for run in runs:
+        _keep(run)
+
+
+def _query_customer_figures(runs):
     numbered = [(offset + n, bucket) for offset, run in zip((0, SECOND_RUN), runs, strict=False)
                 for n, bucket in enumerate(run)]
     sql, params = _customer_rows(_spanning([bucket for _n, bucket in numbered]))
@@ -337,11 +412,8 @@ def _customer_figures(*runs):
             n, (0, 0, 0, 0, 0, 0, 0, 0))
         # SQLite answers sums of decimals as floats: back to Decimal at the currency's cents.
         sales = Decimal(str(spent or 0)).quantize(RATIO) - Decimal(str(back or 0)).quantize(RATIO)
-        item.memo["purchases"] = {"customers": customers, "repeaters": repeaters or 0,
-                                  "purchases": visits or 0, "sales": sales}
-        item.memo["categories"] = {"single": single or 0, "several": several or 0}
-        if n % SECOND_RUN:
-            item.memo["retained"] = retained
+        _set_customer_memo(item, customers, repeaters or 0, visits or 0, sales, single or 0,
+                           several or 0, retained if n % SECOND_RUN else None)
 
 
 def _spanning(periods):

@@ -710,6 +710,44 @@ class PurchaseRollUp(models.Model):
         return f"until {self.until}"
 
 
+class CustomerFigures(models.Model):
+    """The customer figures of a closed stretch of days, for all stores (`store` empty) or one:
+    a week or month of a dashboard trend, or a period and the one before it. Kept the first time
+    the dashboard computes them, so that it groups only the open stretch's customers afterwards.
+    Only days the purchases roll-up has closed are kept, and only without a program, tier or
+    segment filter (those follow members' memberships today, which change). The roll-up deletes
+    the rows that a late receipt or refund changes, from that day on (the stretch after a
+    changed one has a changed `retained`).
+    """
+
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("last day"))
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    customers = models.PositiveIntegerField(_("customers"))
+    repeaters = models.PositiveIntegerField(_("customers with more than one purchase"))
+    purchases = models.PositiveIntegerField(_("purchases"))
+    sales = money_field(_("sales"))
+    single = models.PositiveIntegerField(_("customers who bought from one category"))
+    several = models.PositiveIntegerField(_("customers who bought from several categories"))
+    # Empty when kept as the first of a run: only the next stretch needed its customers.
+    retained = models.PositiveIntegerField(_("customers retained from the stretch before"), null=True)
+    computed_at = models.DateTimeField(_("computed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer figures of closed days")
+        verbose_name_plural = _("customer figures of closed days")
+        constraints = [
+            models.UniqueConstraint(fields=["start", "end"], condition=models.Q(store__isnull=True),
+                                    name="customer_figures_all_stores"),
+            models.UniqueConstraint(fields=["start", "end", "store"],
+                                    condition=models.Q(store__isnull=False),
+                                    name="customer_figures_per_store"),
+        ]
+
+    def __str__(self):
+        return f"{self.start}–{self.end} @{self.store_id or '*'}: {self.customers}"
+
+
 class Tier(models.Model):
     """A level of a program (Bronze, Silver, Gold), reached by points earned or money spent in
     the program's qualification window. Higher rank, higher threshold."""

@@ -10,7 +10,8 @@ Unlike ledger entries, a closed day's purchases can still change: a till that wa
 its receipts late, and a refund lowers an old purchase's sales. So each run also writes again
 the rows of every (member, store, day) that such a change touched since the last run. A row is
 always computed whole from the purchases, so running twice, or two runs at once, writes the same
-rows; `rebuild_purchase_days()` starts over from nothing.
+rows; `rebuild_purchase_days()` starts over from nothing. The customer figures of closed days that
+the dashboard keeps (CustomerFigures) are deleted from the first day a run rewrote on.
 """
 
 from datetime import datetime, time, timedelta
@@ -22,6 +23,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from .models import (
+    CustomerFigures,
     LedgerEntry,
     PointsDay,
     Purchase,
@@ -140,6 +142,8 @@ def _rewrite_late_changes(until, checked_at):
                       occurred_at__lt=local_midnight(day + timedelta(days=1)))
     PurchaseDay.objects.filter(rows).delete()
     _write_days(Purchase.objects.filter(receipts))
+    # A changed day changes its bucket's figures and the next bucket's customers retained.
+    CustomerFigures.objects.filter(end__gte=min(day for _member, _store, day in touched)).delete()
     return len(touched)
 
 
@@ -157,7 +161,12 @@ def roll_up_purchases(*, today=None, now=None):
         start = timezone.localdate(first)
     else:
         with transaction.atomic():
+            # Locked, and moved on in the same transaction: a dashboard that computed a trend
+            # from the rows as they were before this commit sees the mark change and keeps none
+            # of its figures (programs.metrics).
+            PurchaseRollUp.objects.select_for_update().get(pk=1)
             rewritten = _rewrite_late_changes(start, checked_at)
+            _mark_purchases(start, now)
     days = 0
     while start < today:
         end = min(start + timedelta(days=DAYS_PER_BATCH), today)
@@ -180,4 +189,5 @@ def rebuild_purchase_days(*, today=None, now=None):
     with transaction.atomic():
         PurchaseDay.objects.all().delete()
         PurchaseRollUp.objects.all().delete()
+        CustomerFigures.objects.all().delete()
     return roll_up_purchases(today=today, now=now)

@@ -2,14 +2,22 @@
 of conftest.py (numbers worked out in the comments); and the purchases roll-up against live."""
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from loyalty_site import dashboard
 from programs import metrics, rollups, services, subscriptions
-from programs.models import Membership, Plan, PurchaseDay, PurchaseRollUp, Segment, Tier
+from programs.models import (
+    CustomerFigures,
+    Membership,
+    Plan,
+    PurchaseDay,
+    PurchaseRollUp,
+    Segment,
+    Tier,
+)
 from programs.purchases import refund_purchase
 
 from .conftest import at
@@ -184,6 +192,55 @@ def test_roll_up_counts_late_receipts_and_refunds_on_its_next_run(small_shop, we
     # September: Ann, Ben, Cid, Dee; 390 + 30 - 50 over five purchases.
     assert metrics.member_sales(metrics.MetricFilter(**SEPTEMBER)).current == Figure(
         Decimal("370.00"), 5)
+
+
+def test_closed_weeks_are_kept_read_back_and_dropped_from_a_late_change_on(small_shop, web_store):
+    rollups.roll_up_purchases(now=at(2026, 10, 10))
+    first = _figures()
+    # September and the two months before (the period, its previous one and the one before
+    # that, for the previous one's retention), June too (retention asks for August's customers
+    # first), and the trend: twelve weeks from Jul 13 to Oct 4 and the week before, Jul 6–12.
+    # The roll-up has closed every day before Oct 10.
+    kept = {(k.start, k.end): k.retained for k in CustomerFigures.objects.filter(store=None)}
+    months = [(date(2026, 6, 1), date(2026, 6, 30)), (date(2026, 7, 1), date(2026, 7, 31)),
+              (date(2026, 8, 1), date(2026, 8, 31)), (date(2026, 9, 1), date(2026, 9, 30))]
+    weeks = [(date(2026, 7, 6) + timedelta(weeks=n), date(2026, 7, 12) + timedelta(weeks=n))
+             for n in range(13)]
+    assert sorted(kept) == sorted(months + weeks)
+    # Only the first of a run has no customers retained, until a later run has it whole.
+    assert {k for k, retained in kept.items() if retained is None} == {months[0], weeks[0]}
+    # A second look reads them back and finds the same figures.
+    assert _figures() == first
+
+    # A till that was offline sends Cid's receipt of Sep 25 on Oct 11: the next run drops the
+    # weeks from the one holding Sep 25 on, and the figures count the receipt as read live do.
+    services.record_purchase(store=web_store, member=small_shop["cid"], external_id="C9",
+                             amount=Decimal("30"), occurred_at=at(2026, 9, 25), now=at(2026, 10, 11))
+    rollups.roll_up_purchases(now=at(2026, 10, 12))
+    assert not CustomerFigures.objects.filter(end__gte=date(2026, 9, 25)).exists()
+    assert CustomerFigures.objects.filter(end__lt=date(2026, 9, 21)).exists()
+    with_receipt = _figures()
+    CustomerFigures.objects.all().delete()
+    PurchaseDay.objects.all().delete()
+    PurchaseRollUp.objects.all().delete()
+    assert _figures() == [dataclasses.replace(f, rolled_up_at=None) for f in with_receipt]
+
+
+def test_figures_are_not_kept_when_the_roll_up_ran_while_they_were_computed(small_shop):
+    rollups.roll_up_purchases(now=at(2026, 10, 10))
+    period = metrics.MetricFilter(**SEPTEMBER)
+    period.purchases_rolled_up()  # the mark as the computation starts
+    rollups.roll_up_purchases(now=at(2026, 10, 10, 14))  # then a run moves it on
+    metrics.repurchase_rate(period)
+    assert not CustomerFigures.objects.exists()
+    metrics.repurchase_rate(metrics.MetricFilter(**SEPTEMBER))
+    assert CustomerFigures.objects.count() == 16
+
+
+def test_no_figures_are_kept_for_a_program_tier_or_segment(small_shop, club):
+    rollups.roll_up_purchases(now=at(2026, 10, 10))
+    metrics.repurchase_rate(metrics.MetricFilter(**SEPTEMBER, program=club))
+    assert not CustomerFigures.objects.exists()
 
 
 def test_rebuild_gives_the_same_rows(small_shop):

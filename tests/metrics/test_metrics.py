@@ -8,18 +8,25 @@ import pytest
 
 from programs import metrics, rollups
 from programs.metrics import Figure, MetricFilter
+from programs.models import CustomerFigures, Store
 
 SEPTEMBER = {"start": date(2026, 9, 1), "end": date(2026, 9, 30)}
 
 
-@pytest.fixture(params=["live", "rolled up to Sep 15", "rolled up"])
+@pytest.fixture(params=["live", "rolled up to Sep 15", "rolled up", "rolled up to Sep 15, trend kept",
+                        "rolled up, trend kept"])
 def september(request, small_shop):
     """September, with the purchases read live, from the daily roll-up up to Sep 15 and live
-    after, or all from the roll-up: every figure must be the same."""
-    if request.param == "rolled up to Sep 15":
+    after, or all from the roll-up; and the same with the closed weeks' customer figures kept
+    from an earlier look at the page (for all stores and each): every figure must be the same."""
+    if request.param.startswith("rolled up to Sep 15"):
         rollups.roll_up_purchases(today=date(2026, 9, 15))
-    elif request.param == "rolled up":
+    elif request.param.startswith("rolled up"):
         rollups.roll_up_purchases()
+    if request.param.endswith("trend kept"):
+        for store in [None, *Store.objects.all()]:
+            metrics.repurchase_rate(MetricFilter(**SEPTEMBER, store=store))
+        assert CustomerFigures.objects.filter(retained__isnull=False).exists()
     return MetricFilter(**SEPTEMBER)
 
 
